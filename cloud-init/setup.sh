@@ -1,0 +1,37 @@
+#!/bin/sh
+# Written by cdktf-access-droplet; cloud-init runs it once, at first boot, from runcmd.
+# Usage: setup KEY_URL REPOSITORY_URL SUITE COMPONENT
+# It stops at the first failing step, so `cloud-init status` reports error instead of done.
+set -eu
+key_url=$1
+repository_url=$2
+suite=$3
+component=$4
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "cdktf-access-droplet: $*"; }
+
+# sshd first: the Access settings are live before the tunnel can bring anyone to port 22.
+log "restarting ssh with the Access drop-in"
+systemctl restart ssh
+
+# cloudflared from its signed apt repository (Cloudflare's, or a mirror given in the props).
+log "adding the cloudflared apt repository $repository_url ($suite $component)"
+tmp=$(mktemp)
+curl --fail --silent --show-error --location --retry 10 --retry-delay 3 --retry-all-errors \
+  --output "$tmp" "$key_url"
+keyring=/usr/share/keyrings/cloudflared-archive-keyring
+# apt reads an ASCII-armoured key only from a .asc file and a binary one only from .gpg.
+if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$tmp"; then keyring=$keyring.asc; else keyring=$keyring.gpg; fi
+install -m 0644 -o root -g root "$tmp" "$keyring"
+rm -f "$tmp"
+echo "deb [signed-by=$keyring] $repository_url $suite $component" > /etc/apt/sources.list.d/cloudflared.list
+log "installing cloudflared"
+apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=5 update
+apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends cloudflared
+
+chmod 0700 /etc/cloudflared-access
+log "starting cloudflared-access.service"
+systemctl daemon-reload
+# --no-block: the unit is ready only once the tunnel connects, which must not hold up first boot.
+systemctl enable --now --no-block cloudflared-access.service
+log "done"

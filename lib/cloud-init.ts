@@ -1,0 +1,184 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { Fn, Token } from 'cdktf';
+import { AccessUserInput, resolveUsers, ResolvedUser } from './users';
+
+/** Cloudflare's apt repository for cloudflared. */
+export const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
+/**
+ * The key that signs Cloudflare's apt repository (rotated in November 2025; the older
+ * `cloudflare-main.gpg` instructions fail on apt since then).
+ */
+export const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
+/** DigitalOcean's limit on `user_data`. */
+export const USER_DATA_LIMIT_BYTES = 64 * 1024;
+/** Where the droplet's sshd drop-in lives; `10-` sorts before cloud-init's `50-cloud-init.conf`. */
+export const SSHD_DROP_IN_NAME = '10-cloudflare-access.conf';
+
+/** What {@link renderCloudInit} needs. */
+export interface CloudInitOptions {
+  /**
+   * The Access short-lived certificate CA's public key, written to `/etc/ssh/ca.pub`.
+   *
+   * A literal OpenSSH public key (one line) or a cdktf token such as
+   * `shortLivedCertificate.publicKey`.
+   */
+  readonly caPublicKey: string;
+
+  /**
+   * The remotely-managed tunnel's token, written to a root-only environment file read by the
+   * cloudflared service.
+   *
+   * A literal token or a cdktf token such as `tunnelToken.token`.
+   */
+  readonly tunnelToken: string;
+
+  /** The people who may log in; one Unix account each. */
+  readonly users: AccessUserInput[];
+
+  /**
+   * The apt repository cloudflared is installed from (Cloudflare's or a mirror of it).
+   *
+   * @default "https://pkg.cloudflare.com/cloudflared"
+   */
+  readonly cloudflaredAptUrl?: string;
+
+  /**
+   * The apt suite of that repository.
+   *
+   * @default "any"
+   */
+  readonly cloudflaredAptSuite?: string;
+
+  /**
+   * The apt component of that repository.
+   *
+   * @default "main"
+   */
+  readonly cloudflaredAptComponent?: string;
+
+  /**
+   * Where the droplet downloads the OpenPGP key that signs the repository (binary `.gpg` or
+   * ASCII-armoured); any URL curl reads, `file://` included.
+   *
+   * @default "https://pkg.cloudflare.com/cloudflare-main.gpg"
+   */
+  readonly cloudflaredAptKeyUrl?: string;
+}
+
+// static fragments are read once per process, on first use.
+let fragments: { template: string; sshd: string; unit: string; setup: string } | undefined;
+function loadFragments() {
+  if (!fragments) {
+    const dir = join(__dirname, '..', 'cloud-init');
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    fragments = {
+      template: read('cloud-config.yaml'),
+      sshd: read('sshd-access.conf'),
+      unit: read('cloudflared-access.service'),
+      setup: read('setup.sh'),
+    };
+  }
+  return fragments;
+}
+
+// the most a resolved CA key or tunnel token is assumed to add, for the size check.
+const TOKEN_SIZE_ALLOWANCE = 1024;
+const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [\x21-\x7e][\x20-\x7e]*)?$/;
+const TUNNEL_TOKEN = /^[A-Za-z0-9+/_=-]{16,4096}$/;
+// apt fields end up on a `deb` line and on the setup command line: no spaces or shell syntax.
+const APT_URL = /^(https?|file):\/\/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$/;
+const APT_WORD = /^[A-Za-z0-9._/-]+$/;
+
+/** A YAML double-quoted scalar holding `value`: JSON strings are valid YAML. */
+function quoted(value: string): string {
+  return Token.isUnresolved(value) ? Fn.jsonencode(value) : JSON.stringify(value);
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text.replace(/\n$/, '').split('\n').map((l) => (l ? pad + l : l)).join('\n');
+}
+
+function checkLiteral(field: string, value: string, pattern: RegExp, what: string) {
+  if (typeof value !== 'string') {
+    throw new Error(`${field} must be a string, got ${typeof value}`);
+  }
+  if (!Token.isUnresolved(value) && !pattern.test(value)) {
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    throw new Error(`${field} ${JSON.stringify(shown)} is not ${what}`);
+  }
+}
+
+function userEntry(u: ResolvedUser): string {
+  const lines = [
+    `  - name: ${u.unixName}`,
+    `    gecos: ${JSON.stringify(u.email)}`,
+    '    shell: /bin/bash',
+    '    lock_passwd: true',
+  ];
+  if (u.groups.length > 0) lines.push(`    groups: ${JSON.stringify(u.groups.join(','))}`);
+  if (u.sudo) lines.push('    sudo: "ALL=(ALL) NOPASSWD:ALL"');
+  return lines.join('\n');
+}
+
+function principalsEntry(u: ResolvedUser): string {
+  return [
+    `  - path: /etc/ssh/auth_principals/${u.unixName}`,
+    '    owner: root:root',
+    '    permissions: "0644"',
+    `    content: ${JSON.stringify(`${u.principal}\n`)}`,
+  ].join('\n');
+}
+
+/**
+ * Renders the droplet's cloud-config (`#cloud-config` user data).
+ *
+ * A pure function: the same options give the same text. The CA key and the tunnel token may be
+ * literal values or cdktf tokens; tokens are JSON-encoded by Terraform at apply time, so whatever
+ * they resolve to cannot break the YAML. Literal values are checked here.
+ *
+ * @throws Error naming the field and the value when an option is malformed, or when the result
+ *   would exceed DigitalOcean's 64 KiB user_data limit.
+ */
+export function renderCloudInit(options: CloudInitOptions): string {
+  const users = resolveUsers(options.users);
+  checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
+  checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
+  const aptUrl = options.cloudflaredAptUrl ?? DEFAULT_CLOUDFLARED_APT_URL;
+  const keyUrl = options.cloudflaredAptKeyUrl ?? DEFAULT_CLOUDFLARED_APT_KEY_URL;
+  const suite = options.cloudflaredAptSuite ?? 'any';
+  const component = options.cloudflaredAptComponent ?? 'main';
+  checkLiteral('cloudflaredAptUrl', aptUrl, APT_URL, 'an http(s):// or file:// URL without spaces');
+  checkLiteral('cloudflaredAptKeyUrl', keyUrl, APT_URL, 'an http(s):// or file:// URL without spaces');
+  checkLiteral('cloudflaredAptSuite', suite, APT_WORD, 'an apt suite name');
+  checkLiteral('cloudflaredAptComponent', component, APT_WORD, 'an apt component name');
+
+  const f = loadFragments();
+  const values: Record<string, string> = {
+    users: users.map(userEntry).join('\n'),
+    caPublicKey: quoted(`${options.caPublicKey}\n`),
+    sshdDropInName: SSHD_DROP_IN_NAME,
+    sshdDropIn: indent(f.sshd, 6),
+    principals: users.map(principalsEntry).join('\n'),
+    tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
+    cloudflaredUnit: indent(f.unit, 6),
+    setupScript: indent(f.setup, 6),
+    setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
+  };
+  const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`cloud-config template has an unknown placeholder {{${key}}}`);
+    return v;
+  });
+
+  const tokens = [options.caPublicKey, options.tunnelToken].filter((v) => Token.isUnresolved(v)).length;
+  const estimate = Buffer.byteLength(text, 'utf8') + tokens * TOKEN_SIZE_ALLOWANCE;
+  if (estimate > USER_DATA_LIMIT_BYTES) {
+    throw new Error(
+      `user_data would be about ${estimate} bytes for ${users.length} users, over DigitalOcean's ` +
+      `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
+    );
+  }
+  return text;
+}

@@ -1,0 +1,130 @@
+/**
+ * A person who may log in over Cloudflare Access, and the Unix account made for them.
+ */
+export interface AccessUser {
+  /**
+   * The identity the person signs in to Cloudflare Access with.
+   *
+   * Access issues the short-lived certificate for this email's local part
+   * (`srhea@cloudflare.com` → principal `srhea`).
+   */
+  readonly email: string;
+
+  /**
+   * The Unix account to create on the droplet.
+   *
+   * When it differs from the email's local part, the droplet maps the certificate's principal to
+   * this account with `AuthorizedPrincipalsFile`.
+   *
+   * @default - the email's local part, which must then be a valid Unix name
+   */
+  readonly unixName?: string;
+
+  /**
+   * Whether the account may run any command as root with `sudo` (without a password: Access
+   * users have none).
+   *
+   * @default false
+   */
+  readonly sudo?: boolean;
+
+  /**
+   * Extra groups the account joins (they must exist on the image, e.g. `adm`, `docker`).
+   *
+   * @default - none
+   */
+  readonly groups?: string[];
+}
+
+/** A user given as an email (`"srhea@cloudflare.com"`) or as an {@link AccessUser}. */
+export type AccessUserInput = string | AccessUser;
+
+/** A user after validation: every field resolved. */
+export interface ResolvedUser {
+  readonly email: string;
+  /** the certificate principal Access issues: the email's local part. */
+  readonly principal: string;
+  readonly unixName: string;
+  readonly sudo: boolean;
+  readonly groups: string[];
+}
+
+/** The portable Unix user name rule (POSIX portable set, lower case, at most 32 characters). */
+export const UNIX_NAME_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+// local part: printable ASCII without spaces, quotes, angle brackets or separators.
+const EMAIL_PATTERN =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$/;
+
+/**
+ * Accounts and groups that exist on Ubuntu and Debian images (or that sshd and cloud-init treat
+ * specially): an Access user must never be mapped onto one of them.
+ */
+const RESERVED_UNIX_NAMES = new Set([
+  'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy',
+  'www-data', 'backup', 'list', 'irc', 'gnats', 'nobody', 'nogroup', 'adm', 'tty', 'disk', 'kmem',
+  'dialout', 'fax', 'voice', 'cdrom', 'floppy', 'tape', 'sudo', 'audio', 'dip', 'operator', 'src',
+  'shadow', 'utmp', 'video', 'sasl', 'plugdev', 'staff', 'users', 'input', 'sgx', 'kvm', 'render',
+  'crontab', 'messagebus', 'syslog', 'sshd', 'ssh', 'lxd', 'tss', 'uuidd', 'tcpdump', 'landscape',
+  'pollinate', 'polkitd', 'netdev', 'admin', 'wheel', 'ubuntu', 'debian', 'dnsmasq', 'usbmux',
+  'fwupd-refresh', 'cloudflared', 'ntp', 'chrony', 'postfix', 'docker', 'halt', 'shutdown',
+]);
+
+function isReserved(name: string): boolean {
+  return RESERVED_UNIX_NAMES.has(name) || name.startsWith('systemd-') || name.startsWith('_');
+}
+
+/** Throws unless `email` is a plausible address; returns its local part. */
+export function validateEmail(field: string, email: unknown): string {
+  if (typeof email !== 'string' || !EMAIL_PATTERN.test(email)) {
+    throw new Error(`${field} ${JSON.stringify(email)} is not an email address; pass "name@example.com"`);
+  }
+  return email.slice(0, email.lastIndexOf('@'));
+}
+
+/**
+ * Checks and normalises the users: emails, Unix names (valid, not reserved, unique), and at
+ * least one user.
+ */
+export function resolveUsers(users: readonly AccessUserInput[] | undefined, field = 'users'): ResolvedUser[] {
+  if (!Array.isArray(users) || users.length === 0) {
+    throw new Error(`${field} is empty; pass at least one user, e.g. ["srhea@cloudflare.com"]`);
+  }
+  const byName = new Map<string, string>();
+  return users.map((input, i) => {
+    const user: AccessUser = typeof input === 'string' ? { email: input } : input;
+    if (user === null || typeof user !== 'object') {
+      throw new Error(`${field}[${i}] ${JSON.stringify(input)} is neither an email nor { email, unixName?, sudo? }`);
+    }
+    const principal = validateEmail(`${field}[${i}].email`, user.email);
+    const unixName = user.unixName ?? principal;
+    if (!UNIX_NAME_PATTERN.test(unixName)) {
+      const hint = user.unixName === undefined
+        ? `; the email's local part is used by default, so pass { email: ${JSON.stringify(user.email)}, unixName: "..." }`
+        : '';
+      throw new Error(
+        `${field}[${i}] unix name ${JSON.stringify(unixName)} is not a valid Unix user name ` +
+        `(${UNIX_NAME_PATTERN.source})${hint}`,
+      );
+    }
+    if (isReserved(unixName)) {
+      throw new Error(
+        `${field}[${i}] unix name "${unixName}" is reserved for the system; pass another unixName for ${user.email}`,
+      );
+    }
+    const clash = byName.get(unixName);
+    if (clash !== undefined) {
+      throw new Error(
+        `${field}[${i}] unix name "${unixName}" (${user.email}) is already used by ${clash}; give one of them another unixName`,
+      );
+    }
+    byName.set(unixName, user.email);
+    const groups = [...(user.groups ?? [])];
+    for (const g of groups) {
+      if (!UNIX_NAME_PATTERN.test(g)) {
+        throw new Error(`${field}[${i}].groups has ${JSON.stringify(g)}, which is not a valid group name`);
+      }
+    }
+    return { email: user.email, principal, unixName, sudo: user.sudo === true, groups };
+  });
+}
