@@ -87,7 +87,7 @@ const TOKEN_SIZE_ALLOWANCE = 1024;
 const SSH_PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [\x21-\x7e][\x20-\x7e]*)?$/;
 const TUNNEL_TOKEN = /^[A-Za-z0-9+/_=-]{16,4096}$/;
 // apt fields end up on a `deb` line and on the setup command line: no spaces or shell syntax.
-const APT_URL = /^(https?|file):\/\/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$/;
+const APT_URL = /^(https?|file):\/\/[A-Za-z0-9._~:/?#@!&+,=%-]+$/;
 const APT_WORD = /^[A-Za-z0-9._/-]+$/;
 
 /** A YAML double-quoted scalar holding `value`: JSON strings are valid YAML. */

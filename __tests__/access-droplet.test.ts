@@ -1,0 +1,245 @@
+import { Testing, TerraformStack } from 'cdktf';
+import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
+import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
+import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
+import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
+import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
+import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
+import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
+import { AccessDroplet, AccessDropletProps, escapeTerraformTemplate } from '../lib';
+import { minimalProps, resourcesOf } from './fixtures';
+
+function synth(props: Partial<AccessDropletProps> = {}): string {
+  return Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, ...props }));
+}
+
+function construct(props: Partial<AccessDropletProps>) {
+  const stack = new TerraformStack(Testing.app(), 'stack');
+  return new AccessDroplet(stack, 'Test', { ...minimalProps, ...props } as AccessDropletProps);
+}
+
+describe('AccessDroplet', () => {
+  test('synthesizes the documented stack (snapshot)', () => {
+    expect(synth({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] }))
+      .toMatchSnapshot();
+  });
+
+  test('defines exactly the resources of the manual procedure, once each', () => {
+    const parsed = JSON.parse(synth());
+    const counts = Object.fromEntries(Object.entries(parsed.resource).map(([t, r]) => [t, Object.keys(r as object).length]));
+    expect(counts).toEqual({
+      cloudflare_dns_record: 1,
+      cloudflare_zero_trust_access_application: 1,
+      cloudflare_zero_trust_access_policy: 1,
+      cloudflare_zero_trust_access_short_lived_certificate: 1,
+      cloudflare_zero_trust_tunnel_cloudflared: 1,
+      cloudflare_zero_trust_tunnel_cloudflared_config: 1,
+      digitalocean_droplet: 1,
+      digitalocean_firewall: 1,
+    });
+    expect(Object.keys(parsed.data)).toEqual(['cloudflare_zero_trust_tunnel_cloudflared_token']);
+    // the construct configures no provider: that is the stack's job.
+    expect(parsed.provider).toBeUndefined();
+  });
+
+  test('droplet uses the documented defaults and the rendered cloud-config', () => {
+    const out = synth();
+    expect(out).toHaveResourceWithProperties(Droplet, {
+      name: 'droplet.widgetcorp.tech', region: 'nyc3', size: 's-1vcpu-1gb', image: 'ubuntu-24-04-x64', monitoring: true,
+    });
+    const [droplet] = resourcesOf(out, 'digitalocean_droplet');
+    expect(droplet.user_data.startsWith('#cloud-config\n')).toBe(true);
+    expect(droplet.ssh_keys).toBeUndefined();
+  });
+
+  test('user_data is fed the short-lived certificate public key and the tunnel token', () => {
+    const [droplet] = resourcesOf(synth(), 'digitalocean_droplet');
+    expect(droplet.user_data).toContain(
+      'content: ${jsonencode("${cloudflare_zero_trust_access_short_lived_certificate.Test_Access_ShortLivedCertificate_',
+    );
+    expect(droplet.user_data).toMatch(
+      /content: \$\{jsonencode\("TUNNEL_TOKEN=\$\{data\.cloudflare_zero_trust_tunnel_cloudflared_token\.Test_Tunnel_Token_[0-9A-F]+\.token\}\\n"\)\}/,
+    );
+  });
+
+  test('firewall has no inbound rule, open egress, and applies to the droplet', () => {
+    const out = synth();
+    const [fw] = resourcesOf(out, 'digitalocean_firewall');
+    expect(fw.inbound_rule).toBeUndefined();
+    expect(out).not.toMatch(/inbound_rule/);
+    expect(fw.droplet_ids).toEqual([expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.id\}$/)]);
+    expect(fw.outbound_rule).toEqual([
+      { protocol: 'tcp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
+      { protocol: 'udp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
+      { protocol: 'icmp', destination_addresses: ['0.0.0.0/0', '::/0'] },
+    ]);
+    expect(out).toHaveResourceWithProperties(Firewall, { name: 'droplet-widgetcorp-tech-fw' });
+  });
+
+  test('Access application is self-hosted on the hostname and uses the allow policy', () => {
+    const out = synth();
+    expect(out).toHaveResourceWithProperties(ZeroTrustAccessApplication, {
+      account_id: 'acc123', type: 'self_hosted', domain: 'droplet.widgetcorp.tech',
+      destinations: [{ type: 'public', uri: 'droplet.widgetcorp.tech' }],
+    });
+    const [app] = resourcesOf(out, 'cloudflare_zero_trust_access_application');
+    expect(app.policies).toEqual([
+      { id: expect.stringMatching(/^\$\{cloudflare_zero_trust_access_policy\.Test_Access_AccessPolicy_[0-9A-F]+\.id\}$/), precedence: 1 },
+    ]);
+    expect(out).toHaveResourceWithProperties(ZeroTrustAccessShortLivedCertificate, {
+      account_id: 'acc123',
+      app_id: expect.stringMatching(/^\$\{cloudflare_zero_trust_access_application\.Test_Access_AccessApp_[0-9A-F]+\.id\}$/),
+    });
+  });
+
+  test('policy includes exactly the users by default', () => {
+    const out = synth({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe' }] });
+    expect(out).toHaveResourceWithProperties(ZeroTrustAccessPolicy, {
+      decision: 'allow',
+      include: [{ email: { email: 'srhea@cloudflare.com' } }, { email: { email: 'jane.doe@example.com' } }],
+    });
+  });
+
+  test('policy adds allow.emails and allow.emailDomains, once each', () => {
+    const out = synth({
+      users: ['srhea@cloudflare.com'],
+      allow: { emails: ['ops@example.com', 'srhea@cloudflare.com'], emailDomains: ['cloudflare.com', '@cloudflare.com'] },
+    });
+    const [policy] = resourcesOf(out, 'cloudflare_zero_trust_access_policy');
+    expect(policy.include).toEqual([
+      { email: { email: 'srhea@cloudflare.com' } },
+      { email: { email: 'ops@example.com' } },
+      { email_domain: { domain: 'cloudflare.com' } },
+    ]);
+  });
+
+  test('warns when a domain rule admits people without a Unix account', () => {
+    const ad = construct({ allow: { emailDomains: ['cloudflare.com'], emails: ['ops@example.com'] } });
+    const warnings = ad.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+    expect(warnings).toEqual([
+      expect.stringMatching(/admits everyone at cloudflare\.com, but only the 1 listed users get a Unix account/),
+      expect.stringMatching(/allow\.emails admits ops@example\.com without a Unix account/),
+    ]);
+    expect(construct({}).node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
+  });
+
+  test('tunnel is remotely managed, without a secret', () => {
+    const out = synth();
+    expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflared, {
+      account_id: 'acc123', name: 'droplet-widgetcorp-tech', config_src: 'cloudflare',
+    });
+    expect(out).not.toMatch(/tunnel_secret/);
+    expect(out).toHaveDataSourceWithProperties(DataCloudflareZeroTrustTunnelCloudflaredToken, {
+      account_id: 'acc123', tunnel_id: expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}$/),
+    });
+  });
+
+  test('one tunnel config: hostname to ssh://localhost:22, then a 404 catch-all', () => {
+    const out = synth();
+    expect(resourcesOf(out, 'cloudflare_zero_trust_tunnel_cloudflared_config')).toHaveLength(1);
+    expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflaredConfigA, {
+      config: {
+        ingress: [
+          { hostname: 'droplet.widgetcorp.tech', service: 'ssh://localhost:22' },
+          { service: 'http_status:404' },
+        ],
+      },
+    });
+  });
+
+  test('DNS record is a proxied CNAME to the tunnel with ttl 1', () => {
+    const out = synth();
+    expect(out).toHaveResourceWithProperties(DnsRecord, {
+      zone_id: 'zone123', name: 'droplet.widgetcorp.tech', type: 'CNAME', proxied: true, ttl: 1,
+      content: expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}\.cfargotunnel\.com$/),
+    });
+  });
+
+  test('outputs hostname, droplet id, tunnel id and the ssh config, never the token', () => {
+    const parsed = JSON.parse(synth());
+    const outputs = Object.values(parsed.output) as { value: string; sensitive?: boolean }[];
+    const values = outputs.map((o) => o.value);
+    expect(values).toHaveLength(4);
+    expect(values).toContain('droplet.widgetcorp.tech');
+    expect(values).toContainEqual(expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.id\}$/));
+    expect(values).toContainEqual(expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}$/));
+    expect(values).toContain(
+      'Match host droplet.widgetcorp.tech exec "cloudflared access ssh-gen --hostname %h"\n' +
+      '  ProxyCommand cloudflared access ssh --hostname %h\n' +
+      '  IdentityFile ~/.cloudflared/%h-cf_key\n' +
+      '  CertificateFile ~/.cloudflared/%h-cf_key-cert.pub\n',
+    );
+    expect(JSON.stringify(parsed.output)).not.toMatch(/token/i);
+  });
+
+  test('props override region, size, image, name, tags and the apt source', () => {
+    const out = synth({
+      region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64', name: 'bastion', tags: ['team:ops'],
+      cloudflaredAptUrl: 'https://mirror.example.com/cloudflared', cloudflaredAptKeyUrl: 'https://mirror.example.com/key.gpg',
+      accessSessionDuration: '8h', clientCloudflaredPath: '/usr/local/bin/cloudflared',
+    });
+    expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64', tags: ['team:ops'] });
+    expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflared, { name: 'bastion' });
+    expect(out).toHaveResourceWithProperties(ZeroTrustAccessApplication, { name: 'bastion', session_duration: '8h' });
+    expect(out).toHaveResourceWithProperties(Firewall, { name: 'bastion-fw' });
+    const [droplet] = resourcesOf(out, 'digitalocean_droplet');
+    expect(droplet.user_data).toContain('["/usr/local/lib/cdktf-access-droplet/setup","https://mirror.example.com/key.gpg","https://mirror.example.com/cloudflared","any","main"]');
+    expect(out).toContain('/usr/local/bin/cloudflared access ssh-gen');
+  });
+
+  test('exposes the resources and attributes as escape hatches', () => {
+    const ad = construct({});
+    expect(ad.droplet).toBeInstanceOf(Droplet);
+    expect(ad.firewall).toBeInstanceOf(Firewall);
+    expect(ad.accessApplication).toBeInstanceOf(ZeroTrustAccessApplication);
+    expect(ad.accessPolicy).toBeInstanceOf(ZeroTrustAccessPolicy);
+    expect(ad.tunnel).toBeInstanceOf(ZeroTrustTunnelCloudflared);
+    expect(ad.dnsRecord).toBeInstanceOf(DnsRecord);
+    expect(ad.hostname).toBe('droplet.widgetcorp.tech');
+    expect(ad.sshConfig).toContain('Match host droplet.widgetcorp.tech');
+  });
+
+  test('escapes Terraform template syntax in literal text but keeps cdktf tokens', () => {
+    expect(escapeTerraformTemplate('a ${b} %{ if } ${TfToken[TOKEN.1]}')).toBe('a $${b} %%{ if } ${TfToken[TOKEN.1]}');
+    // an email may legally contain "${" and "%{"; Terraform must not read them as templates.
+    const [droplet] = resourcesOf(synth({ users: [{ email: 'x${y}%{z}@example.com', unixName: 'xyz' }] }), 'digitalocean_droplet');
+    expect(droplet.user_data).toContain('gecos: "x$${y}%%{z}@example.com"');
+    expect(droplet.user_data).not.toMatch(/(^|[^$])\$\{(?!jsonencode\(|cloudflare_|data\.)/);
+  });
+});
+
+describe('AccessDroplet bad input', () => {
+  test.each([
+    ['fails when there are no users', { users: [] }, /^users is empty; pass at least one user/],
+    ['fails on a malformed email', { users: ['srhea-at-cloudflare.com'] }, /users\[0\]\.email "srhea-at-cloudflare\.com" is not an email address/],
+    ['fails on an email with a space', { users: ['s rhea@cloudflare.com'] }, /users\[0\]\.email "s rhea@cloudflare\.com" is not an email address/],
+    ['fails on a local part that is no Unix name', { users: ['Jane.Doe@example.com'] }, /users\[0\] unix name "Jane\.Doe" is not a valid Unix user name .*pass \{ email: "Jane\.Doe@example\.com", unixName/],
+    ['fails on an invalid unixName', { users: [{ email: 'jane@example.com', unixName: "o'brien" }] }, /users\[0\] unix name "o'brien" is not a valid Unix user name/],
+    ['fails on a too long unixName', { users: [{ email: 'jane@example.com', unixName: 'a'.repeat(33) }] }, /unix name "a{33}" is not a valid Unix user name/],
+    ['fails on root', { users: ['root@example.com'] }, /users\[0\] unix name "root" is reserved for the system/],
+    ['fails on a system account', { users: [{ email: 'x@example.com', unixName: 'www-data' }] }, /unix name "www-data" is reserved/],
+    ['fails on a systemd account', { users: [{ email: 'x@example.com', unixName: 'systemd-network' }] }, /unix name "systemd-network" is reserved/],
+    ['fails on two users with one Unix name', { users: ['jdoe@a.com', { email: 'jane@b.com', unixName: 'jdoe' }] }, /users\[1\] unix name "jdoe" \(jane@b\.com\) is already used by jdoe@a\.com/],
+    ['fails on a hostname that is not a DNS name', { hostname: 'droplet_widgetcorp.tech' }, /hostname "droplet_widgetcorp\.tech" is not a DNS name/],
+    ['fails on a single-label hostname', { hostname: 'droplet' }, /hostname "droplet" is not a DNS name/],
+    ['fails on an upper-case hostname', { hostname: 'Droplet.Widgetcorp.tech' }, /hostname "Droplet\.Widgetcorp\.tech" is not a DNS name/],
+    ['fails on a URL as hostname', { hostname: 'https://droplet.widgetcorp.tech' }, /hostname "https:\/\/droplet\.widgetcorp\.tech" is not a DNS name/],
+    ['fails on an empty account id', { accountId: '' }, /accountId "" must be a non-empty Cloudflare id/],
+    ['fails on an empty zone id', { zoneId: ' ' }, /zoneId " " must be a non-empty Cloudflare id/],
+    ['fails on an allow that adds nothing', { allow: {} }, /allow adds no rule/],
+    ['fails on an allow with empty lists', { allow: { emails: [], emailDomains: [] } }, /allow adds no rule/],
+    ['fails on an allow for every domain', { allow: { emailDomains: ['*'] } }, /allow\.emailDomains\[0\] "\*" is not an email domain.*admit everyone/],
+    ['fails on an allow for a bare TLD', { allow: { emailDomains: ['com'] } }, /allow\.emailDomains\[0\] "com" is not an email domain/],
+    ['fails on an allow for a public email provider', { allow: { emailDomains: ['gmail.com'] } }, /allow\.emailDomains\[0\] "gmail\.com" is a public email provider/],
+    ['fails on a malformed allow email', { allow: { emails: ['nobody'] } }, /allow\.emails\[0\] "nobody" is not an email address/],
+    ['fails on a bad region', { region: 'NYC 3' }, /region "NYC 3" is not a DigitalOcean slug/],
+    ['fails on a bad tag', { tags: ['a b'] }, /tags\[0\] "a b" is not a DigitalOcean tag/],
+    ['fails on a bad name', { name: 'my tunnel' }, /name "my tunnel" must be 1-63 letters/],
+    ['fails on an apt URL with shell syntax', { cloudflaredAptUrl: 'https://x.example.com/$(reboot)' }, /cloudflaredAptUrl "https:\/\/x\.example\.com\/\$\(reboot\)" is not an http\(s\):\/\/ or file:\/\/ URL/],
+    ['fails on an apt suite with a space', { cloudflaredAptSuite: 'any main' }, /cloudflaredAptSuite "any main" is not an apt suite name/],
+  ])('%s', (_name, props, message) => {
+    expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
+  });
+});

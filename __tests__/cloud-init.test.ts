@@ -1,0 +1,114 @@
+import { Token } from 'cdktf';
+import { parse } from 'yaml';
+import { renderCloudInit, CloudInitOptions, SSHD_DROP_IN_NAME } from '../lib';
+import { CA_KEY, TUNNEL_TOKEN } from './fixtures';
+
+const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] };
+
+function render(extra: Partial<CloudInitOptions> = {}) {
+  const text = renderCloudInit({ ...base, ...extra });
+  return { text, doc: parse(text) as any };
+}
+
+function file(doc: any, path: string) {
+  const f = doc.write_files.find((w: any) => w.path === path);
+  if (!f) throw new Error(`no write_files entry for ${path}`);
+  return f;
+}
+
+describe('renderCloudInit', () => {
+  test('is a #cloud-config document (snapshot)', () => {
+    const { text } = render({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true, groups: ['adm'] }] });
+    expect(text.split('\n')[0]).toBe('#cloud-config');
+    expect(text).toMatchSnapshot();
+  });
+
+  test('is pure: the same options give the same text', () => {
+    expect(render().text).toBe(render().text);
+  });
+
+  test('writes the CA key and an sshd drop-in that sorts before 50-cloud-init.conf', () => {
+    const { doc } = render();
+    expect(file(doc, '/etc/ssh/ca.pub').content).toBe(`${CA_KEY}\n`);
+    const dropIn = file(doc, `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`);
+    expect(SSHD_DROP_IN_NAME < '50-cloud-init.conf').toBe(true);
+    const settings = (dropIn.content as string).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(settings).toEqual([
+      'PubkeyAuthentication yes',
+      'TrustedUserCAKeys /etc/ssh/ca.pub',
+      'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin no',
+    ]);
+    expect(doc.ssh_pwauth).toBe(false);
+  });
+
+  test('creates one locked bash account per user, sudo only when asked', () => {
+    const { doc } = render({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] });
+    expect(doc.users).toEqual([
+      { name: 'srhea', gecos: 'srhea@cloudflare.com', shell: '/bin/bash', lock_passwd: true },
+      { name: 'jdoe', gecos: 'jane.doe@example.com', shell: '/bin/bash', lock_passwd: true, sudo: 'ALL=(ALL) NOPASSWD:ALL' },
+    ]);
+    // access certificates name the email's local part; the principals file maps it to the account.
+    expect(file(doc, '/etc/ssh/auth_principals/srhea').content).toBe('srhea\n');
+    expect(file(doc, '/etc/ssh/auth_principals/jdoe').content).toBe('jane.doe\n');
+  });
+
+  test('keeps the token in a 0600 environment file, off every command line', () => {
+    const { doc } = render();
+    const env = file(doc, '/etc/cloudflared-access/tunnel.env');
+    expect(env.permissions).toBe('0600');
+    expect(env.owner).toBe('root:root');
+    expect(env.content).toBe(`TUNNEL_TOKEN=${TUNNEL_TOKEN}\n`);
+    const unit = file(doc, '/etc/systemd/system/cloudflared-access.service').content as string;
+    expect(unit).toContain('EnvironmentFile=/etc/cloudflared-access/tunnel.env');
+    expect(unit).toContain('ExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run\n');
+    const others = doc.write_files.filter((w: any) => w.path !== '/etc/cloudflared-access/tunnel.env');
+    expect(JSON.stringify(others)).not.toContain(TUNNEL_TOKEN);
+    expect(JSON.stringify(doc.runcmd)).not.toContain(TUNNEL_TOKEN);
+    expect(JSON.stringify(doc.runcmd)).not.toMatch(/service install/);
+  });
+
+  test('installs cloudflared from the signed apt repository given in the options', () => {
+    expect(render().doc.runcmd).toEqual([[
+      '/usr/local/lib/cdktf-access-droplet/setup',
+      'https://pkg.cloudflare.com/cloudflare-main.gpg', 'https://pkg.cloudflare.com/cloudflared', 'any', 'main',
+    ]]);
+    const { doc } = render({
+      cloudflaredAptUrl: 'file:///srv/apt', cloudflaredAptKeyUrl: 'file:///srv/apt/key.asc',
+      cloudflaredAptSuite: 'stable', cloudflaredAptComponent: 'contrib',
+    });
+    expect(doc.runcmd).toEqual([['/usr/local/lib/cdktf-access-droplet/setup', 'file:///srv/apt/key.asc', 'file:///srv/apt', 'stable', 'contrib']]);
+    const setup = file(doc, '/usr/local/lib/cdktf-access-droplet/setup');
+    expect(setup.permissions).toBe('0755');
+    expect(setup.content).toMatch(/^#!\/bin\/sh\n/);
+    expect(setup.content).toContain('set -eu');
+    expect(setup.content).toContain('deb [signed-by=$keyring] $repository_url $suite $component');
+    expect(setup.content).toContain('apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends cloudflared');
+    expect(setup.content).toContain('systemctl restart ssh');
+  });
+
+  test('embeds cdktf tokens through jsonencode so any value stays valid YAML', () => {
+    const text = renderCloudInit({ ...base, caPublicKey: Token.asString({ ref: 'ca' }), tunnelToken: Token.asString({ ref: 'tok' }) });
+    expect(text).toMatch(/content: \$\{TfToken\[TOKEN\.\d+\]\}\n/);
+  });
+
+  test.each([
+    ['fails on a CA key with a newline', { caPublicKey: `${CA_KEY}\nPermitRootLogin yes` }, /caPublicKey ".*" is not a one-line OpenSSH public key/],
+    ['fails on a CA key that is not an SSH key', { caPublicKey: '-----BEGIN PUBLIC KEY-----' }, /caPublicKey "-----BEGIN PUBLIC KEY-----" is not a one-line OpenSSH public key/],
+    ['fails on an empty CA key', { caPublicKey: '' }, /caPublicKey "" is not/],
+    ['fails on a token with a quote', { tunnelToken: 'abc"def\nghijklmnopqrstuvw' }, /tunnelToken "abc\\"def\\nghij.*" is not a tunnel token/],
+    ['fails on an empty token', { tunnelToken: '' }, /tunnelToken "" is not a tunnel token/],
+    ['fails on no users', { users: [] }, /users is empty/],
+    ['fails on a key URL with a space', { cloudflaredAptKeyUrl: 'https://a.example.com/k k' }, /cloudflaredAptKeyUrl "https:\/\/a\.example\.com\/k k" is not an http\(s\):\/\/ or file:\/\/ URL/],
+    ['fails on a ftp URL', { cloudflaredAptUrl: 'ftp://a.example.com/' }, /cloudflaredAptUrl "ftp:\/\/a\.example\.com\/" is not/],
+  ])('%s', (_n, extra, message) => {
+    expect(() => renderCloudInit({ ...base, ...(extra as Partial<CloudInitOptions>) })).toThrow(message);
+  });
+
+  test('fails when user_data would pass the 64 KiB limit', () => {
+    const users = Array.from({ length: 2000 }, (_, i) => `user${i}@example.com`);
+    expect(() => renderCloudInit({ ...base, users })).toThrow(/user_data would be about \d+ bytes for 2000 users, over DigitalOcean's 65536-byte limit/);
+  });
+});

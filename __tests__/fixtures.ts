@@ -1,0 +1,24 @@
+import { AccessDropletProps } from '../lib';
+
+/** the smallest valid props, as in the README. */
+export const minimalProps: AccessDropletProps = {
+  accountId: 'acc123',
+  zoneId: 'zone123',
+  hostname: 'droplet.widgetcorp.tech',
+  users: ['srhea@cloudflare.com'],
+};
+
+/** a CA public key shaped like the one Access issues. */
+export const CA_KEY =
+  'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHkXtHcJDRNjTVr0wmS6nQ1W8Wm2W7mCV/Pv0Ykq8Qmly0eZHs4rz7MTeW3n8IzW9yJy9Zm3xJb7c9b4dH5W0Zk= open-ssh-ca@cloudflareaccess.org';
+
+/** a fake tunnel token (base64 of the JSON Cloudflare puts in real ones). */
+export const TUNNEL_TOKEN = Buffer.from(
+  JSON.stringify({ a: '0123456789abcdef0123456789abcdef', t: '6ff42ae2-765d-4adf-8112-31c55c1551ef', s: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=' }),
+).toString('base64');
+
+/** the resources of one type in a synthesized stack, by logical id. */
+export function resourcesOf(synth: string, type: string): Record<string, any>[] {
+  const parsed = JSON.parse(synth);
+  return Object.values(parsed.resource?.[type] ?? {});
+}

@@ -1,0 +1,19 @@
+/**
+ * The `~/.ssh/config` block that `cloudflared access ssh-config --hostname H --short-lived-cert`
+ * prints for each hostname: `ssh-gen` fetches a short-lived certificate before each connection
+ * and `access ssh` carries the session through Cloudflare.
+ *
+ * @param hostnames the Access application hostnames
+ * @param cloudflared the cloudflared command on the client
+ */
+export function renderSshConfig(hostnames: string[], cloudflared = 'cloudflared'): string {
+  return hostnames
+    .map((h) => [
+      `Match host ${h} exec "${cloudflared} access ssh-gen --hostname %h"`,
+      `  ProxyCommand ${cloudflared} access ssh --hostname %h`,
+      '  IdentityFile ~/.cloudflared/%h-cf_key',
+      '  CertificateFile ~/.cloudflared/%h-cf_key-cert.pub',
+      '',
+    ].join('\n'))
+    .join('\n');
+}
