@@ -10,7 +10,9 @@ import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/li
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { AccessAllow, resolveIncludeRules } from './access-policy-rules';
-import { renderCloudInit } from './cloud-init';
+import {
+  defineAccessApplication, defineAccessPolicy, defineDroplet, defineTunnel, nameFromHostname, openEgressRules,
+} from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
@@ -208,7 +210,7 @@ export class AccessDroplet extends Construct {
     validateSlug('size', size);
     validateSlug('image', image);
     (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
-    const name = props.name ?? (Token.isUnresolved(props.hostname) ? id : props.hostname.replace(/\./g, '-'));
+    const name = props.name ?? nameFromHostname(props.hostname, id);
     if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
       throw new Error(`name ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "-" or "_"`);
     }
@@ -227,80 +229,32 @@ export class AccessDroplet extends Construct {
 
     // Access: who may reach the hostname, and the CA that signs their short-lived certificates.
     const access = new Construct(this, 'Access');
-    this.accessPolicy = new ZeroTrustAccessPolicy(access, 'AccessPolicy', {
-      accountId: props.accountId,
-      name: `${name} allow`,
-      decision: 'allow',
-      include: [
-        ...rules.emails.map((email) => ({ email: { email } })),
-        ...rules.emailDomains.map((domain) => ({ emailDomain: { domain } })),
-      ],
-    });
-    this.accessApplication = new ZeroTrustAccessApplication(access, 'AccessApp', {
+    this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules.emails, rules.emailDomains);
+    const app = defineAccessApplication(access, {
       accountId: props.accountId,
       name,
-      type: 'self_hosted',
-      domain: props.hostname,
-      destinations: [{ type: 'public', uri: props.hostname }],
-      policies: [{ id: this.accessPolicy.id, precedence: 1 }],
+      hostnames: [props.hostname],
+      policyIds: [this.accessPolicy.id],
       sessionDuration: props.accessSessionDuration,
     });
-    this.shortLivedCertificate = new ZeroTrustAccessShortLivedCertificate(access, 'ShortLivedCertificate', {
-      accountId: props.accountId,
-      appId: this.accessApplication.id,
-    });
+    this.accessApplication = app.application;
+    this.shortLivedCertificate = app.certificate;
 
-    // Tunnel: remotely managed (config_src cloudflare, no tunnel_secret: a secret makes provider
-    // v5 replace the tunnel on every plan, cloudflare/terraform-provider-cloudflare#5450).
-    const tunnel = new Construct(this, 'Tunnel');
-    this.tunnel = new ZeroTrustTunnelCloudflared(tunnel, 'Tunnel', {
-      accountId: props.accountId,
-      name,
-      configSrc: 'cloudflare',
+    const tunnel = defineTunnel(new Construct(this, 'Tunnel'), {
+      accountId: props.accountId, zoneId: props.zoneId, hostname: props.hostname, name,
     });
-    // one config resource per tunnel: the config is one document and two would overwrite each other.
-    this.tunnelConfig = new ZeroTrustTunnelCloudflaredConfigA(tunnel, 'Config', {
-      accountId: props.accountId,
-      tunnelId: this.tunnel.id,
-      config: {
-        ingress: [
-          { hostname: props.hostname, service: 'ssh://localhost:22' },
-          { service: 'http_status:404' },
-        ],
-      },
-    });
-    this.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(tunnel, 'Token', {
-      accountId: props.accountId,
-      tunnelId: this.tunnel.id,
-    });
-    this.dnsRecord = new DnsRecord(tunnel, 'DnsRecord', {
-      zoneId: props.zoneId,
-      name: props.hostname,
-      type: 'CNAME',
-      content: `${this.tunnel.id}.cfargotunnel.com`,
-      proxied: true,
-      ttl: 1,
-      comment: `Cloudflare Tunnel for ${name} (cdktf-access-droplet)`,
-    });
+    this.tunnel = tunnel.tunnel;
+    this.tunnelConfig = tunnel.config;
+    this.tunnelToken = tunnel.token;
+    this.dnsRecord = tunnel.dnsRecord;
 
-    // Droplet and its zero-ingress firewall.
-    this.droplet = new Droplet(this, 'Droplet', {
-      name: props.hostname,
-      image,
-      region,
-      size,
-      monitoring: props.monitoring ?? true,
-      vpcUuid: props.vpcUuid,
-      tags: props.tags,
-      userData: escapeTerraformTemplate(renderCloudInit({
-        caPublicKey: this.shortLivedCertificate.publicKey,
-        tunnelToken: this.tunnelToken.token,
-        users: props.users,
-        cloudflaredAptUrl: props.cloudflaredAptUrl,
-        cloudflaredAptSuite: props.cloudflaredAptSuite,
-        cloudflaredAptComponent: props.cloudflaredAptComponent,
-        cloudflaredAptKeyUrl: props.cloudflaredAptKeyUrl,
-      })),
+    // droplet and its zero-ingress firewall.
+    this.droplet = defineDroplet(this, 'Droplet', {
+      hostname: props.hostname,
+      settings: { ...props, region, size, image, monitoring: props.monitoring ?? true },
+      users: props.users,
+      caPublicKey: this.shortLivedCertificate.publicKey,
+      tunnelToken: this.tunnelToken.token,
     });
     this.firewall = new Firewall(this, 'Firewall', {
       name: `${name}-fw`,
@@ -322,22 +276,4 @@ export class AccessDroplet extends Construct {
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     });
   }
-}
-
-/** Egress open to everywhere for tcp, udp and icmp: cloudflared, apt and NTP need it. */
-export function openEgressRules() {
-  const everywhere = ['0.0.0.0/0', '::/0'];
-  return [
-    { protocol: 'tcp', portRange: 'all', destinationAddresses: everywhere },
-    { protocol: 'udp', portRange: 'all', destinationAddresses: everywhere },
-    { protocol: 'icmp', destinationAddresses: everywhere },
-  ];
-}
-
-/**
- * Escapes Terraform template sequences (`${`, `%{`) in literal text so Terraform passes them
- * through unchanged, leaving cdktf's own token markers (`${TfToken[...]}`) to be resolved.
- */
-export function escapeTerraformTemplate(text: string): string {
-  return text.replace(/([$%])\{(?!TfToken\[)/g, '$1$1{');
 }

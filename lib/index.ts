@@ -1,4 +1,5 @@
 export * from './access-droplet';
+export { escapeTerraformTemplate, openEgressRules } from './internal/parts';
 export * from './access-policy-rules';
 export * from './cloud-init';
 export * from './ssh-config';

@@ -1,0 +1,154 @@
+// building blocks shared by AccessDroplet and AccessDropletFleet. Construct ids are part of the
+// Terraform addresses, so each function takes the ids its callers have always used.
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
+import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
+import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
+import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
+import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
+import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
+import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { renderCloudInit } from '../cloud-init';
+import { AccessUserInput } from '../users';
+
+/** the settings every droplet of ours shares, after defaults. */
+export interface DropletSettings {
+  readonly region: string;
+  readonly size: string;
+  readonly image: string;
+  readonly monitoring: boolean;
+  readonly vpcUuid?: string;
+  readonly tags?: string[];
+  readonly cloudflaredAptUrl?: string;
+  readonly cloudflaredAptSuite?: string;
+  readonly cloudflaredAptComponent?: string;
+  readonly cloudflaredAptKeyUrl?: string;
+}
+
+/** include rules of an Access policy, in the provider's shape. */
+export function includeRules(emails: string[], emailDomains: string[] = []) {
+  return [
+    ...emails.map((email) => ({ email: { email } })),
+    ...emailDomains.map((domain) => ({ emailDomain: { domain } })),
+  ];
+}
+
+export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, emails: string[], emailDomains: string[] = []) {
+  return new ZeroTrustAccessPolicy(scope, id, {
+    accountId,
+    name,
+    decision: 'allow',
+    include: includeRules(emails, emailDomains),
+  });
+}
+
+/** a self-hosted Access application for up to five hostnames, and its SSH certificate CA. */
+export function defineAccessApplication(
+  scope: Construct,
+  opts: { accountId: string; name: string; hostnames: string[]; policyIds: string[]; sessionDuration?: string },
+) {
+  const application = new ZeroTrustAccessApplication(scope, 'AccessApp', {
+    accountId: opts.accountId,
+    name: opts.name,
+    type: 'self_hosted',
+    domain: opts.hostnames[0],
+    destinations: opts.hostnames.map((uri) => ({ type: 'public', uri })),
+    policies: opts.policyIds.map((id, i) => ({ id, precedence: i + 1 })),
+    sessionDuration: opts.sessionDuration,
+  });
+  const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', {
+    accountId: opts.accountId,
+    appId: application.id,
+  });
+  return { application, certificate };
+}
+
+/**
+ * A remotely-managed tunnel (config_src cloudflare, no tunnel_secret: a secret makes provider v5
+ * replace the tunnel on every plan, cloudflare/terraform-provider-cloudflare#5450), its one
+ * config (the config is one document: two would overwrite each other, #5791), its token and a
+ * proxied CNAME.
+ */
+export function defineTunnel(scope: Construct, opts: { accountId: string; zoneId: string; hostname: string; name: string }) {
+  const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', {
+    accountId: opts.accountId,
+    name: opts.name,
+    configSrc: 'cloudflare',
+  });
+  const config = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', {
+    accountId: opts.accountId,
+    tunnelId: tunnel.id,
+    config: {
+      ingress: [
+        { hostname: opts.hostname, service: 'ssh://localhost:22' },
+        { service: 'http_status:404' },
+      ],
+    },
+  });
+  const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', {
+    accountId: opts.accountId,
+    tunnelId: tunnel.id,
+  });
+  const dnsRecord = new DnsRecord(scope, 'DnsRecord', {
+    zoneId: opts.zoneId,
+    name: opts.hostname,
+    type: 'CNAME',
+    content: `${tunnel.id}.cfargotunnel.com`,
+    proxied: true,
+    ttl: 1,
+    comment: `Cloudflare Tunnel for ${opts.name} (cdktf-access-droplet)`,
+  });
+  return { tunnel, config, token, dnsRecord };
+}
+
+/** the droplet, with its cloud-config fed the CA key and the tunnel token. */
+export function defineDroplet(
+  scope: Construct,
+  id: string,
+  opts: { hostname: string; settings: DropletSettings; users: AccessUserInput[]; caPublicKey: string; tunnelToken: string },
+) {
+  const s = opts.settings;
+  return new Droplet(scope, id, {
+    name: opts.hostname,
+    image: s.image,
+    region: s.region,
+    size: s.size,
+    monitoring: s.monitoring,
+    vpcUuid: s.vpcUuid,
+    tags: s.tags,
+    userData: escapeTerraformTemplate(renderCloudInit({
+      caPublicKey: opts.caPublicKey,
+      tunnelToken: opts.tunnelToken,
+      users: opts.users,
+      cloudflaredAptUrl: s.cloudflaredAptUrl,
+      cloudflaredAptSuite: s.cloudflaredAptSuite,
+      cloudflaredAptComponent: s.cloudflaredAptComponent,
+      cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
+    })),
+  });
+}
+
+/** Egress open to everywhere for tcp, udp and icmp: cloudflared, apt and NTP need it. */
+export function openEgressRules() {
+  const everywhere = ['0.0.0.0/0', '::/0'];
+  return [
+    { protocol: 'tcp', portRange: 'all', destinationAddresses: everywhere },
+    { protocol: 'udp', portRange: 'all', destinationAddresses: everywhere },
+    { protocol: 'icmp', destinationAddresses: everywhere },
+  ];
+}
+
+/**
+ * Escapes Terraform template sequences (`${`, `%{`) in literal text so Terraform passes them
+ * through unchanged, leaving cdktf's own token markers (`${TfToken[...]}`) to be resolved.
+ */
+export function escapeTerraformTemplate(text: string): string {
+  return text.replace(/([$%])\{(?!TfToken\[)/g, '$1$1{');
+}
+
+/** the physical name derived from a hostname: dots become dashes. */
+export function nameFromHostname(hostname: string, fallback: string): string {
+  return Token.isUnresolved(hostname) ? fallback : hostname.replace(/\./g, '-');
+}
