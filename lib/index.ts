@@ -4,3 +4,4 @@ export * from './access-policy-rules';
 export * from './cloud-init';
 export * from './ssh-config';
 export * from './users';
+export * from './access-droplet-fleet';
