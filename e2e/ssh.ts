@@ -1,0 +1,110 @@
+import { promises as fs } from 'fs';
+import { join } from 'path';
+import { run, RunResult } from './util';
+
+/** How a client authenticates in one attempt. */
+export type Credential =
+  | { readonly kind: 'cert'; readonly cert: string }
+  | { readonly kind: 'key' }
+  | { readonly kind: 'password'; readonly password: string };
+
+export interface CertOptions {
+  readonly principal: string;
+  /** the CA's private key path; the Access CA when omitted. */
+  readonly ca?: string;
+  /** ssh-keygen -V; Access issues certificates valid for minutes. */
+  readonly validity?: string;
+}
+
+/**
+ * The client side of the test: an Access-like CA, an unrelated CA, one user key pair, and the
+ * certificates signed for it, all in a throwaway directory.
+ */
+export class SshClient {
+  private constructor(
+    readonly dir: string,
+    /** the Access short-lived certificate CA (its public key goes into the cloud-config). */
+    readonly ca: string,
+    readonly otherCa: string,
+    /** the user's key; certificates live in other files so ssh never picks one up by itself. */
+    readonly key: string,
+  ) {}
+
+  static async create(dir: string): Promise<SshClient> {
+    const keygen = (path: string, comment: string) =>
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+    const c = new SshClient(dir, join(dir, 'access-ca'), join(dir, 'other-ca'), join(dir, 'id_user'));
+    await Promise.all([
+      keygen(c.ca, 'e2e-access-ca'),
+      keygen(c.otherCa, 'e2e-other-ca'),
+      keygen(c.key, 'e2e-user'),
+    ]);
+    return c;
+  }
+
+  async caPublicKey(): Promise<string> {
+    return (await fs.readFile(`${this.ca}.pub`, 'utf8')).trim();
+  }
+
+  /** Signs the user key for `principal`, like Access does for the email's local part. */
+  async cert(name: string, options: CertOptions): Promise<Credential> {
+    const base = join(this.dir, `cert-${name}`);
+    await fs.copyFile(`${this.key}.pub`, `${base}.pub`);
+    await run('ssh-keygen', [
+      '-q', '-s', options.ca ?? this.ca, '-I', `e2e-${name}`, '-n', options.principal,
+      '-V', options.validity ?? '-5m:+10m', `${base}.pub`,
+    ]);
+    return { kind: 'cert', cert: `${base}-cert.pub` };
+  }
+
+  /**
+   * One ssh attempt to 127.0.0.1:`port` as `user`; never throws for a refused login, so the
+   * caller can tell "refused" (exit 255, "Permission denied") from "ran".
+   */
+  async ssh(port: number, user: string, credential: Credential, command: string,
+    options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    const args = [
+      '-F', '/dev/null', '-p', String(port),
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+      '-o', 'ConnectTimeout=30', '-o', 'ServerAliveInterval=15', '-o', 'IdentityAgent=none',
+      '-o', 'IdentitiesOnly=yes',
+    ];
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.SSH_AUTH_SOCK;
+    if (credential.kind === 'password') {
+      // ssh reads passwords only from a terminal or SSH_ASKPASS; the script also records that it
+      // was asked at all, which it must not be when the server offers no password method.
+      const askpass = join(this.dir, 'askpass');
+      await fs.writeFile(askpass, `#!/bin/sh\necho asked >> '${askpass}.log'\nprintf '%s\\n' '${credential.password}'\n`, { mode: 0o700 });
+      env.SSH_ASKPASS = askpass;
+      env.SSH_ASKPASS_REQUIRE = 'force';
+      env.DISPLAY = env.DISPLAY ?? ':0';
+      args.push('-o', 'BatchMode=no', '-o', 'PubkeyAuthentication=no',
+        '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1');
+    } else {
+      args.push('-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-i', this.key);
+      if (credential.kind === 'cert') args.push('-o', `CertificateFile=${credential.cert}`);
+    }
+    args.push(`${user}@127.0.0.1`, '--', command);
+    return run('ssh', args, { env, input: options.input, timeoutMs: options.timeoutMs ?? 120_000, allowFail: true });
+  }
+
+  /** Whether the askpass helper of a password attempt was ever called. */
+  async askpassCalls(): Promise<number> {
+    try {
+      return (await fs.readFile(join(this.dir, 'askpass.log'), 'utf8')).split('\n').filter(Boolean).length;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+/** True when `r` is sshd turning the login down (as opposed to a network or protocol error). */
+export function wasRefused(r: RunResult): boolean {
+  return r.code === 255 && /Permission denied \(/.test(r.stderr);
+}
+
+/** The methods the server still offered when it refused, e.g. "publickey". */
+export function offeredMethods(r: RunResult): string | undefined {
+  return /Permission denied \(([^)]*)\)/.exec(r.stderr)?.[1];
+}

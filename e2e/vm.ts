@@ -1,0 +1,114 @@
+import { ChildProcess, spawn } from 'child_process';
+import { existsSync, promises as fs, readFileSync } from 'fs';
+import { createServer } from 'net';
+import { join } from 'path';
+import { Image } from './image';
+import { run } from './util';
+
+/** A loopback TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Writes a NoCloud seed disk: the user data under test, an instance id, and a plain DHCP network
+ * config (the kernel runs with net.ifnames=0, so the one NIC is eth0).
+ */
+export async function makeSeed(dir: string, userData: string, instanceId: string): Promise<string> {
+  const userDataPath = join(dir, 'user-data');
+  const metaData = join(dir, 'meta-data');
+  const network = join(dir, 'network-config.yaml');
+  const seed = join(dir, 'seed.img');
+  await fs.writeFile(userDataPath, userData);
+  await fs.writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: access-droplet-e2e\n`);
+  await fs.writeFile(network, 'version: 2\nethernets:\n  eth0:\n    dhcp4: true\n');
+  await run('cloud-localds', ['--network-config', network, seed, userDataPath, metaData]);
+  return seed;
+}
+
+/** A running QEMU guest. */
+export class Vm {
+  private exitInfo: string | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly sshPort: number,
+    readonly consoleLog: string,
+  ) {
+    child.on('exit', (code, signal) => {
+      this.exitInfo = signal ? `killed by ${signal}` : `exited with ${code}`;
+    });
+  }
+
+  /**
+   * Boots the image under TCG with the seed attached. `-snapshot` keeps the cached disk
+   * untouched; `restrict=on` gives the guest no route anywhere, only the forwarded SSH port.
+   */
+  static async boot(image: Image, seed: string, dir: string, cpus: number, memoryMb: number): Promise<Vm> {
+    const port = await freePort();
+    const consoleLog = join(dir, 'console.log');
+    const args = [
+      // q35 and -nodefaults: no floppy drive for the kernel to probe for seconds under TCG.
+      '-accel', 'tcg', '-machine', 'q35', '-nodefaults', '-cpu', process.env.E2E_QEMU_CPU ?? 'max', '-smp', String(cpus),
+      '-m', String(memoryMb), '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
+      '-no-reboot',
+      '-kernel', image.kernel, '-initrd', image.initrd,
+      '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1',
+      '-drive', `file=${image.disk},if=virtio,format=raw`,
+      '-drive', `file=${seed},if=virtio,format=raw,readonly=on`,
+      '-snapshot',
+      '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`,
+      '-device', 'virtio-net-pci,netdev=n0',
+      // entropy for host keys and python at boot, without waiting on the guest's own pool.
+      '-device', 'virtio-rng-pci',
+    ];
+    const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const vm = new Vm(child, port, consoleLog);
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', (e) => reject(new Error(`cannot start qemu-system-x86_64: ${e.message}`)));
+      child.once('spawn', () => resolve());
+    });
+    // qemu fails on bad arguments within a moment; report that instead of a boot timeout.
+    await new Promise((r) => setTimeout(r, 1000));
+    if (vm.exitInfo) throw new Error(`qemu ${vm.exitInfo}: ${output.trim()}`);
+    child.on('exit', () => {
+      if (output.trim()) process.stderr.write(`qemu: ${output.trim()}\n`);
+    });
+    return vm;
+  }
+
+  /** Why qemu is gone, or undefined while it runs. */
+  get exited(): string | undefined {
+    return this.exitInfo;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Stops the guest at once; the disk is a snapshot, so there is nothing to shut down cleanly. */
+  kill(): void {
+    if (!this.exitInfo && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+
+  consoleText(): string {
+    return existsSync(this.consoleLog) ? readFileSync(this.consoleLog, 'utf8') : '';
+  }
+
+  consoleTail(lines: number): string {
+    // the serial log has CRs and ANSI colours from systemd; strip them for a readable tail.
+    const text = this.consoleText().replace(/\r/g, '').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    return text.trimEnd().split('\n').slice(-lines).join('\n');
+  }
+}
