@@ -3,14 +3,17 @@
 // `npx cdktf synth` works offline with placeholder values. For `cdktf deploy`, set the real
 // values as environment variables (or cdktf context, `-c` / cdktf.json "context"):
 //   CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_ZONE_ID, ACCESS_HOSTNAME, ACCESS_USERS (comma-separated
-//   emails), optional ACCESS_EMAIL_DOMAINS, DO_REGION, DO_SIZE;
+//   emails), optional ACCESS_EMAIL_DOMAINS, DO_REGION, DO_SIZE, WAIT_FOR_READY=true;
+// state goes to DigitalOcean Spaces (SPACES_BUCKET, SPACES_REGION) or HCP Terraform
+// (TF_CLOUD_ORGANIZATION, TF_WORKSPACE) when those are set, else to a local file;
 // the providers read their API tokens from CLOUDFLARE_API_TOKEN and DIGITALOCEAN_TOKEN, so no
 // secret is ever written into cdktf.out.
-import { App, LocalBackend, TerraformStack } from 'cdktf';
+import { App, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
-import { AccessDroplet } from './lib';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
+import { AccessDroplet, StateBackend } from './lib';
 
 /** Reads a setting from the environment, then from cdktf context, then the placeholder. */
 function setting(scope: Construct, env: string, placeholder: string): string {
@@ -25,9 +28,11 @@ function list(value: string): string[] {
 export class AccessDropletStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    new LocalBackend(this, { path: 'terraform.access-droplet.tfstate' });
+    // state: a local file, or DigitalOcean Spaces / HCP Terraform when their variables are set.
+    StateBackend.fromEnvironment(this);
     new CloudflareProvider(this, 'cloudflare', {});
     new DigitaloceanProvider(this, 'digitalocean', {});
+    new NullProvider(this, 'null', {});
 
     const domains = list(setting(this, 'ACCESS_EMAIL_DOMAINS', ''));
     new AccessDroplet(this, 'Droplet', {
@@ -38,6 +43,8 @@ export class AccessDropletStack extends TerraformStack {
       allow: domains.length > 0 ? { emailDomains: domains } : undefined,
       region: setting(this, 'DO_REGION', 'nyc3'),
       size: setting(this, 'DO_SIZE', 's-1vcpu-1gb'),
+      // deploy returns once the tunnel is healthy, i.e. when `ssh` through Access can work.
+      waitForReady: setting(this, 'WAIT_FOR_READY', 'false') === 'true',
     });
   }
 }

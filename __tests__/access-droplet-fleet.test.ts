@@ -142,3 +142,14 @@ describe('AccessDropletFleet bad input', () => {
     expect(warnings).toEqual([expect.stringMatching(/1001 hosts, one tunnel each, over Cloudflare's default of 1000 tunnels per account/)]);
   });
 });
+
+test('waitForReady adds one poller per host, each after its own droplet and tunnel', () => {
+  const parsed = JSON.parse(synth({ count: 2, waitForReady: true }));
+  const waits = Object.values(parsed.resource.null_resource) as any[];
+  expect(waits).toHaveLength(2);
+  expect(waits.map((w) => w.provisioner[0]['local-exec'].environment.WAIT_HOSTNAME)).toEqual(['web-1.widgetcorp.tech', 'web-2.widgetcorp.tech']);
+  expect(waits[0].depends_on[0]).toMatch(/^digitalocean_droplet\.Fleet_Hosts_web-1-widgetcorp-tech_Droplet_/);
+  expect(waits[0].provisioner[0]['local-exec'].environment.WAIT_TIMEOUT_SEC).toBe('600');
+  // one copy of the poller serves every host.
+  expect(new Set(waits.map((w) => w.provisioner[0]['local-exec'].command)).size).toBe(1);
+});

@@ -243,3 +243,45 @@ describe('AccessDroplet bad input', () => {
     expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
   });
 });
+
+describe('AccessDroplet waitForReady', () => {
+  test('is off by default', () => {
+    expect(synth()).not.toMatch(/null_resource|local-exec/);
+  });
+
+  test('adds a null_resource that runs the poller after the droplet, config and DNS exist', () => {
+    const parsed = JSON.parse(synth({ waitForReady: true, waitForReadyTimeoutSec: 900 }));
+    const [wait] = Object.values(parsed.resource.null_resource) as any[];
+    expect(wait.provisioner).toEqual([{
+      'local-exec': {
+        command: expect.stringMatching(/^node "assets\/Test_WaitForTunnelScript_[0-9A-F]+\/[0-9A-F]+\/wait-for-tunnel\.js"$/),
+        environment: {
+          CF_ACCOUNT_ID: 'acc123',
+          CF_TUNNEL_ID: expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}$/),
+          WAIT_HOSTNAME: 'droplet.widgetcorp.tech',
+          WAIT_TIMEOUT_SEC: '900',
+        },
+      },
+    }]);
+    // the API token comes from the deploying shell, never from the synthesized JSON.
+    expect(JSON.stringify(wait)).not.toMatch(/API_TOKEN/);
+    expect(wait.triggers).toEqual({
+      tunnel_id: expect.stringContaining('cloudflare_zero_trust_tunnel_cloudflared.'),
+      droplet_id: expect.stringContaining('digitalocean_droplet.'),
+    });
+    expect(wait.depends_on).toEqual([
+      expect.stringMatching(/^digitalocean_droplet\./),
+      expect.stringMatching(/^cloudflare_zero_trust_tunnel_cloudflared_config\./),
+      expect.stringMatching(/^cloudflare_dns_record\./),
+      expect.stringMatching(/^digitalocean_firewall\./),
+    ]);
+  });
+
+  test.each([
+    ['fails on a timeout without waitForReady', { waitForReadyTimeoutSec: 60 }, /waitForReadyTimeoutSec is 60 but waitForReady is not set/],
+    ['fails on a fractional timeout', { waitForReady: true, waitForReadyTimeoutSec: 1.5 }, /waitForReadyTimeoutSec 1\.5 must be whole seconds from 10 to 7200/],
+    ['fails on a huge timeout', { waitForReady: true, waitForReadyTimeoutSec: 86400 }, /waitForReadyTimeoutSec 86400 must be whole seconds/],
+  ])('%s', (_n, props, message) => {
+    expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
+  });
+});

@@ -5,13 +5,18 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 const root = join(__dirname, '..');
+const SETTINGS = [
+  'CLOUDFLARE_ACCOUNT_ID', 'CLOUDFLARE_ZONE_ID', 'ACCESS_HOSTNAME', 'ACCESS_USERS', 'ACCESS_EMAIL_DOMAINS', 'DO_REGION', 'DO_SIZE',
+  'WAIT_FOR_READY', 'SPACES_BUCKET', 'SPACES_REGION', 'SPACES_STATE_KEY', 'TF_CLOUD_ORGANIZATION', 'TF_WORKSPACE', 'TF_LOCAL_STATE_PATH',
+];
 
 function synthMain(env: Record<string, string> = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'main-synth-'));
   try {
     execFileSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'main.ts'], {
       cwd: root,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, ...env },
+      // the test decides the backend and the settings: none leak in from the caller's shell.
+      env: { ...process.env, ...Object.fromEntries(SETTINGS.map((k) => [k, ''])), CDKTF_OUTDIR: outdir, ...env },
       stdio: 'pipe',
     });
     return JSON.parse(readFileSync(join(outdir, 'stacks', 'access-droplet', 'cdk.tf.json'), 'utf8'));
@@ -28,9 +33,10 @@ function only(stack: any, type: string) {
 
 describe('example app (main.ts)', () => {
   test('synthesizes offline with placeholders, providers and a local backend', () => {
-    const stack = synthMain({ CLOUDFLARE_ACCOUNT_ID: '', CLOUDFLARE_ZONE_ID: '' });
+    const stack = synthMain();
     expect(stack.terraform.backend).toEqual({ local: { path: 'terraform.access-droplet.tfstate' } });
-    expect(Object.keys(stack.provider).sort()).toEqual(['cloudflare', 'digitalocean']);
+    expect(Object.keys(stack.provider).sort()).toEqual(['cloudflare', 'digitalocean', 'null']);
+    expect(stack.resource.null_resource).toBeUndefined();
     // no secret in the synthesized JSON: the providers read their tokens from the environment.
     expect(JSON.stringify(stack.provider)).not.toMatch(/token/i);
     expect(only(stack, 'cloudflare_dns_record').name).toBe('droplet.widgetcorp.tech');
@@ -47,5 +53,11 @@ describe('example app (main.ts)', () => {
     expect(only(stack, 'cloudflare_zero_trust_access_policy').include).toEqual([
       { email: { email: 'ann@example.org' } }, { email: { email: 'bob@example.org' } }, { email_domain: { domain: 'example.org' } },
     ]);
+  }, 60000);
+
+  test('chooses a remote backend and waits for readiness when asked', () => {
+    const stack = synthMain({ SPACES_BUCKET: 'team-state', SPACES_REGION: 'ams3', WAIT_FOR_READY: 'true' });
+    expect(stack.terraform.backend.s3).toMatchObject({ bucket: 'team-state', use_lockfile: true, endpoints: { s3: 'https://ams3.digitaloceanspaces.com' } });
+    expect(Object.keys(stack.resource.null_resource)).toHaveLength(1);
   }, 60000);
 });

@@ -10,9 +10,10 @@ import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/li
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { AccessAllow, resolveIncludeRules } from './access-policy-rules';
 import {
-  defineAccessApplication, defineAccessPolicy, defineDroplet, defineTunnel, nameFromHostname, openEgressRules,
+  checkTimeout, defineAccessApplication, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
@@ -200,6 +201,22 @@ export interface AccessDropletFleetProps {
   readonly accessSessionDuration?: string;
 
   /**
+   * Whether `cdktf deploy` waits until every host's tunnel reports healthy connections (see
+   * `AccessDropletProps.waitForReady`; configure the `null` provider and export
+   * `CLOUDFLARE_API_TOKEN`).
+   *
+   * @default false
+   */
+  readonly waitForReady?: boolean;
+
+  /**
+   * How long `waitForReady` waits for each host's tunnel.
+   *
+   * @default 600
+   */
+  readonly waitForReadyTimeoutSec?: number;
+
+  /**
    * The cloudflared command in the `sshConfig` output.
    *
    * @default "cloudflared"
@@ -225,6 +242,8 @@ export interface FleetHostResources {
   readonly accessApplication: ZeroTrustAccessApplication;
   /** The short-lived certificate CA this host trusts (shared like the application). */
   readonly shortLivedCertificate: ZeroTrustAccessShortLivedCertificate;
+  /** The null_resource that waits for this host's tunnel, when `waitForReady` is set. */
+  readonly readinessWait?: NullResource;
 }
 
 interface PlannedHost {
@@ -277,6 +296,11 @@ export class AccessDropletFleet extends Construct {
     (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
 
     const planned = planHosts(props);
+    if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {
+      throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
+    }
+    const timeoutSec = props.waitForReady === true ? checkTimeout(props.waitForReadyTimeoutSec) : undefined;
+    const readinessScript = timeoutSec === undefined ? undefined : defineReadinessScript(this);
     if (planned.length > TUNNELS_PER_ACCOUNT) {
       Annotations.of(this).addWarning(
         `the fleet has ${planned.length} hosts, one tunnel each, over Cloudflare's default of ${TUNNELS_PER_ACCOUNT} tunnels per account; ask Cloudflare to raise it`,
@@ -342,7 +366,16 @@ export class AccessDropletFleet extends Construct {
           caPublicKey: app.certificate.publicKey,
           tunnelToken: tunnel.token.token,
         });
+        const readinessWait = timeoutSec === undefined ? undefined : defineReadinessWait(hostScope, {
+          accountId: props.accountId,
+          tunnelId: tunnel.tunnel.id,
+          dropletId: droplet.id,
+          hostname: host.hostname,
+          timeoutSec,
+          dependsOn: [droplet, tunnel.config, tunnel.dnsRecord, this.firewall],
+        }, readinessScript);
         this.hosts.push({
+          readinessWait,
           hostname: host.hostname,
           droplet,
           tunnel: tunnel.tunnel,

@@ -8,10 +8,11 @@ import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare
 import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { AccessAllow, resolveIncludeRules } from './access-policy-rules';
 import {
-  defineAccessApplication, defineAccessPolicy, defineDroplet, defineTunnel, nameFromHostname, openEgressRules,
+  checkTimeout, defineAccessApplication, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
@@ -146,6 +147,23 @@ export interface AccessDropletProps {
   readonly accessSessionDuration?: string;
 
   /**
+   * Whether `cdktf deploy` waits until the tunnel reports healthy connections (so SSH through
+   * Access can work when it returns). It runs a small Node.js poller from a `local-exec`
+   * provisioner on a `null_resource`: configure the `null` provider in your stack, and export
+   * `CLOUDFLARE_API_TOKEN` (the token needs Account › Cloudflare Tunnel › Read).
+   *
+   * @default false
+   */
+  readonly waitForReady?: boolean;
+
+  /**
+   * How long `waitForReady` waits for a healthy tunnel before it fails the deploy.
+   *
+   * @default 600
+   */
+  readonly waitForReadyTimeoutSec?: number;
+
+  /**
    * The cloudflared command in the `sshConfig` output, for clients where it is not on PATH.
    *
    * @default "cloudflared"
@@ -182,6 +200,8 @@ export class AccessDroplet extends Construct {
   public readonly tunnelToken: DataCloudflareZeroTrustTunnelCloudflaredToken;
   /** The underlying proxied CNAME from `hostname` to the tunnel. */
   public readonly dnsRecord: DnsRecord;
+  /** The null_resource that waits for a healthy tunnel, when `waitForReady` is set. */
+  public readonly readinessWait?: NullResource;
 
   /** The hostname users SSH to. */
   public readonly hostname: string;
@@ -261,6 +281,19 @@ export class AccessDroplet extends Construct {
       dropletIds: [Token.asNumber(this.droplet.id)],
       outboundRule: openEgressRules(),
     });
+
+    if (props.waitForReady === true) {
+      this.readinessWait = defineReadinessWait(this, {
+        accountId: props.accountId,
+        tunnelId: this.tunnel.id,
+        dropletId: this.droplet.id,
+        hostname: props.hostname,
+        timeoutSec: checkTimeout(props.waitForReadyTimeoutSec),
+        dependsOn: [this.droplet, this.tunnelConfig, this.dnsRecord, this.firewall],
+      });
+    } else if (props.waitForReadyTimeoutSec !== undefined) {
+      throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
+    }
 
     this.dropletId = this.droplet.id;
     this.dropletIpv4Address = this.droplet.ipv4Address;

@@ -5,3 +5,4 @@ export * from './cloud-init';
 export * from './ssh-config';
 export * from './users';
 export * from './access-droplet-fleet';
+export * from './state-backend';

@@ -1,6 +1,7 @@
 // building blocks shared by AccessDroplet and AccessDropletFleet. Construct ids are part of the
 // Terraform addresses, so each function takes the ids its callers have always used.
-import { Token } from 'cdktf';
+import { join } from 'path';
+import { AssetType, ITerraformDependable, TerraformAsset, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
@@ -10,6 +11,7 @@ import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare
 import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { renderCloudInit } from '../cloud-init';
 import { AccessUserInput } from '../users';
 
@@ -151,4 +153,48 @@ export function escapeTerraformTemplate(text: string): string {
 /** the physical name derived from a hostname: dots become dashes. */
 export function nameFromHostname(hostname: string, fallback: string): string {
   return Token.isUnresolved(hostname) ? fallback : hostname.replace(/\./g, '-');
+}
+
+/**
+ * A null_resource whose local-exec provisioner polls Cloudflare until the tunnel is healthy, so
+ * `cdktf deploy` returns only when SSH through Access can work. The poller is copied into the
+ * stack's output as an asset (a path relative to the stack, valid on any machine) and reads the
+ * API token from CLOUDFLARE_API_TOKEN in the deploying shell, never from the synthesized JSON.
+ */
+export function defineReadinessWait(
+  scope: Construct,
+  opts: { accountId: string; tunnelId: string; dropletId: string; hostname: string; timeoutSec: number; dependsOn: ITerraformDependable[] },
+  script: TerraformAsset = defineReadinessScript(scope),
+) {
+  return new NullResource(scope, 'WaitForReady', {
+    triggers: { tunnel_id: opts.tunnelId, droplet_id: opts.dropletId },
+    dependsOn: opts.dependsOn,
+    provisioners: [{
+      type: 'local-exec',
+      command: `node "${script.path}"`,
+      environment: {
+        CF_ACCOUNT_ID: opts.accountId,
+        CF_TUNNEL_ID: opts.tunnelId,
+        WAIT_HOSTNAME: opts.hostname,
+        WAIT_TIMEOUT_SEC: String(opts.timeoutSec),
+      },
+    }],
+  });
+}
+
+/** the poller script as a stack asset; a fleet defines it once for all its hosts. */
+export function defineReadinessScript(scope: Construct): TerraformAsset {
+  return new TerraformAsset(scope, 'WaitForTunnelScript', {
+    path: join(__dirname, '..', '..', 'assets', 'wait-for-tunnel.js'),
+    type: AssetType.FILE,
+  });
+}
+
+/** the readiness timeout, checked: whole seconds from 10 to 7200. */
+export function checkTimeout(value: number | undefined, field = 'waitForReadyTimeoutSec'): number {
+  const v = value ?? 600;
+  if (!Number.isInteger(v) || v < 10 || v > 7200) {
+    throw new Error(`${field} ${JSON.stringify(value)} must be whole seconds from 10 to 7200`);
+  }
+  return v;
 }
