@@ -1,0 +1,227 @@
+// a real sshd, configured from the files the cloud-config writes, on top of Debian's stock
+// sshd_config and a DigitalOcean-style 50-cloud-init.conf that turns passwords on, must let in
+// exactly the certificates Cloudflare Access issues for each user, and nothing else.
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { SSHD_DROP_IN_NAME } from '../../lib/cloud-init';
+import {
+  CloudConfig, createUsersWithCloudInit, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS, newKeyPair,
+  options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runOk, RunningSshd,
+  signUserCert, sshdEffectiveConfig, sshWithCert, sshWithPassword, startSshd, STOCK_SSHD_CONFIG, stopAllSshds,
+  TOOLS, uniqueTag, writeFile, writeFileEntry,
+} from './helpers';
+
+const DROP_IN_PATH = `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`;
+// what DigitalOcean's images ship in /etc/ssh/sshd_config.d/50-cloud-init.conf.
+const DO_CLOUD_INIT_CONF = 'PasswordAuthentication yes\n';
+
+/** Replaces the one line `from` with `to`, and fails unless it was there exactly once. */
+function replaceLine(text: string, from: string, to: string): string {
+  const lines = text.split('\n');
+  const hits = lines.filter((l) => l === from).length;
+  if (hits !== 1) throw new Error(`expected the line "${from}" once, found it ${hits} times in:\n${text}`);
+  return lines.map((l) => (l === from ? to : l)).join('\n');
+}
+
+/**
+ * An sshd configuration in `root`: Debian's stock sshd_config including `root`'s sshd_config.d,
+ * which holds `dropIns` (file name → content).
+ */
+function writeSshdConfig(root: string, dropIns: Record<string, string>): string {
+  const config = join(root, 'etc/ssh/sshd_config');
+  const stock = readFileSync(STOCK_SSHD_CONFIG, 'utf8');
+  writeFile(config, replaceLine(stock, 'Include /etc/ssh/sshd_config.d/*.conf', `Include ${root}/etc/ssh/sshd_config.d/*.conf`));
+  for (const [name, content] of Object.entries(dropIns)) writeFile(join(root, 'etc/ssh/sshd_config.d', name), content);
+  return config;
+}
+
+/** The octal mode of a write_files entry. */
+function mode(cfg: CloudConfig, path: string): number {
+  const p = writeFileEntry(cfg, path).permissions;
+  if (!p || !/^0[0-7]{3}$/.test(p)) throw new Error(`${path} has permissions ${p}`);
+  return parseInt(p, 8);
+}
+
+describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh, NEEDS.sshKeygen, NEEDS.useradd, NEEDS.cloudInitModules], () => {
+  const tag = uniqueTag();
+  // unique per run, so they never clash with real accounts or a parallel test file.
+  const srhea = `srhea-${tag}`;
+  const janePrincipal = `jane.doe-${tag}`;
+  const jdoe = `jdoe-${tag}`;
+
+  let dir: string;
+  let root: string;
+  let ca: KeyPair;
+  let otherCa: KeyPair;
+  let userKey: KeyPair;
+  let hostKey: string;
+  let config: string;
+  let sshd: RunningSshd;
+  let dropIn: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir('sshd');
+    root = makeTempDir('sshd-root', { sshdSafe: true });
+    ca = newKeyPair(dir, 'access-ca');
+    otherCa = newKeyPair(dir, 'other-ca');
+    userKey = newKeyPair(dir, 'user');
+    hostKey = join(root, 'ssh_host_ed25519_key');
+    runOk(TOOLS.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+
+    const text = renderCloudInit(options(ca, fakeTunnelToken(), {
+      users: [`${srhea}@cloudflare.com`, { email: `${janePrincipal}@example.com`, unixName: jdoe }],
+    }));
+    const cfg = parseCloudConfig(text);
+
+    // the drop-in names absolute paths; the test root stands in for /.
+    const rendered = writeFileEntry(cfg, DROP_IN_PATH).content!;
+    dropIn = replaceLine(rendered, 'TrustedUserCAKeys /etc/ssh/ca.pub', `TrustedUserCAKeys ${root}/etc/ssh/ca.pub`);
+    dropIn = replaceLine(dropIn, 'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u', `AuthorizedPrincipalsFile ${root}/etc/ssh/auth_principals/%u`);
+    expect(dropIn.split('\n').filter((l) => !l.startsWith('#') && l.includes('/etc/ssh/') && !l.includes(root))).toEqual([]);
+
+    config = writeSshdConfig(root, { [SSHD_DROP_IN_NAME]: dropIn, '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${srhea}`, `/etc/ssh/auth_principals/${jdoe}`]) {
+      writeFile(join(root, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
+    }
+
+    createUsersWithCloudInit(text, dir);
+    sshd = await startSshd(config, hostKey, dir);
+  });
+
+  afterAll(async () => {
+    await stopAllSshds();
+    try {
+      await removeCreatedAccounts();
+    } finally {
+      removeTempDirs();
+    }
+  });
+
+  test('sshd -T: the drop-in wins over 50-cloud-init.conf', () => {
+    const t = sshdEffectiveConfig(config, hostKey);
+    expect(t.get('pubkeyauthentication')).toEqual(['yes']);
+    expect(t.get('passwordauthentication')).toEqual(['no']);
+    expect(t.get('kbdinteractiveauthentication')).toEqual(['no']);
+    expect(t.get('permitrootlogin')).toEqual(['no']);
+    expect(t.get('trustedusercakeys')).toEqual([`${root}/etc/ssh/ca.pub`]);
+    expect(t.get('authorizedprincipalsfile')).toEqual([`${root}/etc/ssh/auth_principals/%u`]);
+    // locked accounts (as cloud-init creates them) get in only through PAM.
+    expect(t.get('usepam')).toEqual(['yes']);
+  });
+
+  test('sshd -T: without the drop-in, 50-cloud-init.conf would turn passwords on (control)', () => {
+    const controlRoot = makeTempDir('sshd-control', { sshdSafe: true });
+    const controlConfig = writeSshdConfig(controlRoot, { '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    expect(sshdEffectiveConfig(controlConfig, hostKey).get('passwordauthentication')).toEqual(['yes']);
+  });
+
+  test('a certificate for principal srhea logs in as srhea', () => {
+    const cert = signUserCert(ca, userKey, 'srhea-ok', [srhea]);
+    const r = sshWithCert(sshd.port, srhea, userKey, cert);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(srhea);
+    expect(r.status).toBe(0);
+    expect(sshd.newLog()).toMatch(new RegExp(`Accepted publickey for ${srhea} from 127\\.0\\.0\\.1 .*ED25519-CERT .*ID srhea-ok`));
+  });
+
+  test('a certificate for principal jane.doe logs in as jdoe (AuthorizedPrincipalsFile)', () => {
+    const cert = signUserCert(ca, userKey, 'jane-ok', [janePrincipal]);
+    const r = sshWithCert(sshd.port, jdoe, userKey, cert);
+    expect(r.stdout.trim()).toBe(jdoe);
+    expect(r.status).toBe(0);
+    expect(sshd.newLog()).toMatch(new RegExp(`Accepted publickey for ${jdoe} from .*ID jane-ok`));
+  });
+
+  // each refusal also checks sshd's reason, so a case cannot pass for an unrelated cause (a
+  // missing account, an unreadable file).
+  const refused = (r: { status: number | null; stdout: string; stderr: string }) => {
+    expect(r.status).toBe(255);
+    expect(r.stdout).toBe('');
+    // the server offers publickey and nothing else.
+    expect(r.stderr).toMatch(/Permission denied \(publickey\)/);
+  };
+
+  test('fails with a certificate for principal jdoe: the Unix name is not a principal', () => {
+    refused(sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, 'jdoe-as-principal', [jdoe])));
+    expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
+  });
+
+  test("fails with another user's certificate (wrong principal)", () => {
+    refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(ca, userKey, 'jane-as-srhea', [janePrincipal])));
+    refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(ca, userKey, 'mallory', [`mallory-${tag}`])));
+    const log = sshd.newLog();
+    expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(2);
+    expect(log).not.toMatch(/Accepted/);
+  });
+
+  test('fails with an expired certificate', () => {
+    refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(ca, userKey, 'srhea-expired', [srhea], '20200101:20200102')));
+    expect(sshd.newLog()).toMatch(/Certificate invalid: expired/);
+  });
+
+  test('fails with a certificate from another CA', () => {
+    refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(otherCa, userKey, 'srhea-other-ca', [srhea])));
+    const log = sshd.newLog();
+    expect(log).toMatch(new RegExp(`Failed publickey for ${srhea} from .*ED25519-CERT .*ID srhea-other-ca`));
+    expect(log).not.toMatch(/Accepted/);
+  });
+
+  test('fails with a plain key (no certificate, no authorized_keys)', () => {
+    refused(sshWithCert(sshd.port, srhea, userKey, undefined));
+    const log = sshd.newLog();
+    expect(log).toMatch(new RegExp(`Failed publickey for ${srhea} from .* ED25519 `));
+    expect(log).not.toMatch(/Accepted/);
+  });
+
+  test('fails with a plain key the user put in ~/.ssh/authorized_keys (certificates only)', () => {
+    // anyone with a shell as the user could otherwise leave a key that outlives every
+    // short-lived certificate and needs no Access sign-in to use.
+    const home = `/home/${srhea}`;
+    const uid = Number(runOk(TOOLS.id, ['-u', srhea]).stdout.trim());
+    const gid = Number(runOk(TOOLS.id, ['-g', srhea]).stdout.trim());
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    writeFileSync(join(home, '.ssh/authorized_keys'), `${userKey.publicKeyLine}\n`, { mode: 0o600 });
+    chownSync(join(home, '.ssh'), uid, gid);
+    chownSync(join(home, '.ssh/authorized_keys'), uid, gid);
+    try {
+      const r = sshWithCert(sshd.port, srhea, userKey, undefined);
+      expect(sshd.newLog()).not.toMatch(/Accepted publickey/);
+      refused(r);
+      expect(sshdEffectiveConfig(config, hostKey).get('authorizedkeysfile')).toEqual(['none']);
+    } finally {
+      rmSync(join(home, '.ssh'), { recursive: true, force: true });
+    }
+  });
+
+  test('fails for root even with a valid certificate and a principals file (PermitRootLogin no)', () => {
+    // not something the cloud-config writes: it isolates PermitRootLogin from the principals check.
+    writeFile(join(root, 'etc/ssh/auth_principals/root'), 'root\n');
+    refused(sshWithCert(sshd.port, 'root', userKey, signUserCert(ca, userKey, 'root-ok', ['root'])));
+    const log = sshd.newLog();
+    // the certificate itself passed; PermitRootLogin alone turned it away.
+    expect(log).toMatch(/Accepted certificate ID "root-ok"/);
+    expect(log).toMatch(/ROOT LOGIN REFUSED FROM 127\.0\.0\.1/);
+    expect(log).not.toMatch(/Accepted publickey/);
+  });
+
+  test('fails with the right password: password authentication is not offered', () => {
+    const password = `pw-${tag}-Correct-Horse`;
+    runOk(TOOLS.chpasswd, [], { input: `${srhea}:${password}\n` });
+    const r = sshWithPassword(sshd.port, srhea, password, dir);
+    refused(r);
+    expect(r.asked).toBe(false);
+    expect(sshd.newLog()).not.toMatch(/Accepted/);
+  });
+
+  test('the same password logs in without the drop-in (control for the password check)', async () => {
+    const controlRoot = makeTempDir('sshd-control-login', { sshdSafe: true });
+    const controlConfig = writeSshdConfig(controlRoot, { '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    const control = await startSshd(controlConfig, hostKey, dir);
+    const r = sshWithPassword(control.port, srhea, `pw-${tag}-Correct-Horse`, dir);
+    expect(r.asked).toBe(true);
+    expect(r.stdout.trim()).toBe(srhea);
+    expect(r.status).toBe(0);
+    expect(control.newLog()).toMatch(new RegExp(`Accepted password for ${srhea}`));
+    await control.stop();
+  });
+});
