@@ -37,6 +37,7 @@ describe('renderCloudInit', () => {
       'PubkeyAuthentication yes',
       'TrustedUserCAKeys /etc/ssh/ca.pub',
       'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u',
+      'AuthorizedKeysFile none',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'PermitRootLogin no',

@@ -6,8 +6,9 @@ import { AccessUserInput, resolveUsers, ResolvedUser } from './users';
 /** Cloudflare's apt repository for cloudflared. */
 export const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
 /**
- * The key that signs Cloudflare's apt repository (rotated in November 2025; the older
- * `cloudflare-main.gpg` instructions fail on apt since then).
+ * The key that signs Cloudflare's apt repository. Cloudflare rotated it in November 2025 (keys
+ * saved before then no longer verify the repository); the new key was first published as
+ * `cloudflare-public-v2.gpg` and is now documented at this URL.
  */
 export const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
 /** DigitalOcean's limit on `user_data`. */

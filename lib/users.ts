@@ -29,7 +29,7 @@ export interface AccessUser {
   readonly sudo?: boolean;
 
   /**
-   * Extra groups the account joins (they must exist on the image, e.g. `adm`, `docker`).
+   * Extra groups the account joins, e.g. `adm`, `docker` (cloud-init creates any the image lacks).
    *
    * @default - none
    */
