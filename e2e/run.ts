@@ -11,6 +11,7 @@
  * - `E2E_APT_KEY=asc`: hand the VM the ASCII-armoured repository key instead of the binary one.
  * - `E2E_TIMEOUT_SEC` (default 1200): the whole run is abandoned after this long.
  * - `E2E_KEEP=1`: keep the scratch directory (seed, console log, keys) even when the run passes.
+ * - `E2E_VM_CPUS` (default 2), `E2E_QEMU_CPU` (default max): the guest's CPUs and CPU model.
  */
 import { randomUUID } from 'crypto';
 import { accessSync, constants, existsSync, mkdtempSync, promises as fs, readFileSync } from 'fs';
@@ -56,8 +57,6 @@ const USERS: AccessUserInput[] = [SRHEA.email, { email: JDOE.email, unixName: JD
 const TUNNEL_TOKEN = Buffer.from(JSON.stringify({
   a: 'e2e0000000000000000000000000acct', t: randomUUID(), s: Buffer.from(randomUUID()).toString('base64'),
 })).toString('base64');
-
-// ---------------------------------------------------------------------------------------------
 
 class Checks {
   passed = 0;
@@ -140,6 +139,7 @@ section ca; cat /etc/ssh/ca.pub
 section setup-log; grep 'cdktf-access-droplet:' /var/log/cloud-init-output.log
 section sshd-journal; journalctl -b -u ssh.service --no-pager -o cat | grep -E 'Accepted|REFUSED|principal|Certificate|CA|invalid' | tail -n 40
 section failed-units; systemctl --failed --no-legend --plain
+section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log
 `;
 
 function sections(text: string): Map<string, string> {
@@ -148,8 +148,6 @@ function sections(text: string): Map<string, string> {
   for (let i = 1; i + 1 < parts.length; i += 2) map.set(parts[i], parts[i + 1].trimEnd());
   return map;
 }
-
-// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   const timings = new Timings();
@@ -427,7 +425,11 @@ async function assertions(checks: Checks, client: SshClient, vm: Vm, status: Run
 
   const failed = fact('failed-units');
   if (failed) log(`note: failed units in the VM:\n${failed}`);
-  log(`sshd log lines:\n${fact('sshd-journal').split('\n').map((l) => `  ${l}`).join('\n')}`);
+  if (checks.failed > 0) {
+    const indented = (name: string) => fact(name).split('\n').map((l) => `  ${l}`).join('\n');
+    log(`sshd log lines:\n${indented('sshd-journal')}`);
+    log(`/var/log/cloud-init-output.log, last 40 lines:\n${indented('cloud-init-output')}`);
+  }
 }
 
 main().then((code) => process.exit(code), (e) => {
