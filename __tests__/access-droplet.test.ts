@@ -119,8 +119,8 @@ describe('AccessDroplet', () => {
     const ad = construct({ allow: { emailDomains: ['cloudflare.com'], emails: ['ops@example.com'] } });
     const warnings = ad.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
     expect(warnings).toEqual([
-      expect.stringMatching(/admits everyone at cloudflare\.com, but only the 1 listed users get a Unix account/),
       expect.stringMatching(/allow\.emails admits ops@example\.com without a Unix account/),
+      expect.stringMatching(/admits everyone matching emailDomain cloudflare\.com, but only the 1 listed users get a Unix account/),
     ]);
     expect(construct({}).node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
   });
@@ -272,8 +272,8 @@ describe('AccessDroplet waitForReady', () => {
     expect(wait.depends_on).toEqual([
       expect.stringMatching(/^digitalocean_droplet\./),
       expect.stringMatching(/^cloudflare_zero_trust_tunnel_cloudflared_config\./),
-      expect.stringMatching(/^cloudflare_dns_record\./),
       expect.stringMatching(/^digitalocean_firewall\./),
+      expect.stringMatching(/^cloudflare_dns_record\./),
     ]);
   });
 

@@ -11,9 +11,10 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { AccessAllow, resolveIncludeRules } from './access-policy-rules';
+import { AccessAllow, resolvePolicyRules } from './access-policy-rules';
+import { AccessRule } from './access-rule';
 import {
-  checkTimeout, defineAccessApplication, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
+  checkTimeout, defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
@@ -100,6 +101,34 @@ export interface AccessDropletFleetProps {
    * @default - exactly the users' emails
    */
   readonly allow?: AccessAllow;
+
+  /**
+   * More include rules for the shared policy (see `AccessDropletProps.accessInclude`).
+   *
+   * @default - none
+   */
+  readonly accessInclude?: AccessRule[];
+
+  /**
+   * Rules every admitted person must also match (see `AccessDropletProps.accessRequire`).
+   *
+   * @default - none
+   */
+  readonly accessRequire?: AccessRule[];
+
+  /**
+   * Rules that shut a person out (see `AccessDropletProps.accessExclude`).
+   *
+   * @default - none
+   */
+  readonly accessExclude?: AccessRule[];
+
+  /**
+   * Lets an include rule admit everyone (see `AccessDropletProps.dangerouslyAllowEveryone`).
+   *
+   * @default false
+   */
+  readonly dangerouslyAllowEveryone?: boolean;
 
   /**
    * The hosts, each with its own overrides.
@@ -286,7 +315,9 @@ export class AccessDropletFleet extends Construct {
       throw new Error(`name ${JSON.stringify(props.name)} must be 1-63 lower-case letters, digits or "-" (it names the fleet tag and firewall)`);
     }
     const commonUsers = resolveUsers(props.users);
-    const rules = resolveIncludeRules(commonUsers.map((u) => u.email), props.allow);
+    const rules = resolvePolicyRules(commonUsers.map((u) => u.email), props);
+    warnAbout(this, rules);
+    const admitted = rules.include.filter((r) => r.kind === 'email').map((r) => String(r.toProvider().email.email).toLowerCase());
     const region = props.region ?? 'nyc3';
     const size = props.size ?? 's-1vcpu-1gb';
     const image = props.image ?? 'ubuntu-24-04-x64';
@@ -306,14 +337,9 @@ export class AccessDropletFleet extends Construct {
         `the fleet has ${planned.length} hosts, one tunnel each, over Cloudflare's default of ${TUNNELS_PER_ACCOUNT} tunnels per account; ask Cloudflare to raise it`,
       );
     }
-    if (rules.emailDomains.length > 0) {
-      Annotations.of(this).addWarning(
-        `Access admits everyone at ${rules.emailDomains.join(', ')} to every host, but only the listed users get Unix accounts`,
-      );
-    }
 
     const access = new Construct(this, 'Access');
-    this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${props.name} allow`, rules.emails, rules.emailDomains);
+    this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${props.name} allow`, rules);
 
     this.tag = new Tag(this, 'Tag', { name: `access-fleet-${props.name}` });
     this.firewall = new Firewall(this, 'Firewall', {
@@ -331,10 +357,11 @@ export class AccessDropletFleet extends Construct {
       const appScope = new Construct(access, `App${number}`);
       // extra users of a host pass Access for the hosts of its application only.
       const extraEmails = unique(group.flatMap((h) => (h.spec.users ?? []).map((u) => (typeof u === 'string' ? u : u.email))))
-        .filter((e) => !rules.emails.some((r) => r.toLowerCase() === e.toLowerCase()));
+        .filter((e) => !admitted.includes(e.toLowerCase()));
       const policyIds = [this.accessPolicy.id];
       if (extraEmails.length > 0) {
-        policyIds.push(defineAccessPolicy(appScope, 'HostUsersPolicy', props.accountId, `${props.name}-${number} host users`, extraEmails).id);
+        const hostUsers = { include: extraEmails.map((e) => AccessRule.email(e)), require: rules.require, exclude: rules.exclude, warnings: [] };
+        policyIds.push(defineAccessPolicy(appScope, 'HostUsersPolicy', props.accountId, `${props.name}-${number} host users`, hostUsers).id);
       }
       const app = defineAccessApplication(appScope, {
         accountId: props.accountId,
@@ -349,8 +376,10 @@ export class AccessDropletFleet extends Construct {
         const hostId = nameFromHostname(host.hostname, `Host${host.index + 1}`);
         const hostScope = new Construct(hostsScope, hostId);
         const tunnel = defineTunnel(new Construct(hostScope, 'Tunnel'), {
-          accountId: props.accountId, zoneId: props.zoneId, hostname: host.hostname, name: hostId,
+          accountId: props.accountId, hostname: host.hostname, name: hostId,
         });
+        const tunnelId = tunnel.tunnel.id;
+        const dnsRecord = defineDnsRecord(tunnel.scope, { zoneId: props.zoneId, hostname: host.hostname, name: hostId, tunnelId });
         const spec = host.spec;
         const droplet = defineDroplet(hostScope, 'Droplet', {
           hostname: host.hostname,
@@ -368,11 +397,11 @@ export class AccessDropletFleet extends Construct {
         });
         const readinessWait = timeoutSec === undefined ? undefined : defineReadinessWait(hostScope, {
           accountId: props.accountId,
-          tunnelId: tunnel.tunnel.id,
+          tunnelId,
           dropletId: droplet.id,
           hostname: host.hostname,
           timeoutSec,
-          dependsOn: [droplet, tunnel.config, tunnel.dnsRecord, this.firewall],
+          dependsOn: [droplet, tunnel.config, dnsRecord, this.firewall],
         }, readinessScript);
         this.hosts.push({
           readinessWait,
@@ -381,7 +410,7 @@ export class AccessDropletFleet extends Construct {
           tunnel: tunnel.tunnel,
           tunnelConfig: tunnel.config,
           tunnelToken: tunnel.token,
-          dnsRecord: tunnel.dnsRecord,
+          dnsRecord,
           accessApplication: app.application,
           shortLivedCertificate: app.certificate,
         });

@@ -3,20 +3,32 @@ import { Construct } from 'constructs';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import { ZeroTrustAccessInfrastructureTarget } from '@cdktf/provider-cloudflare/lib/zero-trust-access-infrastructure-target';
 import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
 import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
+import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessAllow, resolveIncludeRules } from './access-policy-rules';
+import { AccessAllow, resolvePolicyRules } from './access-policy-rules';
+import { AccessRule } from './access-rule';
+import { CertificatePrincipals } from './cloud-init';
 import {
-  checkTimeout, defineAccessApplication, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
+  checkTimeout, defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
 } from './internal/parts';
-import { renderSshConfig } from './ssh-config';
-import { AccessUserInput, resolveUsers } from './users';
+import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
+import { AccessUserInput, resolveUsers, UnixNameStyle } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
+
+/** How people reach an {@link AccessDroplet}. */
+export enum AccessMode {
+  /** A self-hosted Access application and its short-lived certificate CA (the default). */
+  SELF_HOSTED = 'self_hosted',
+  /** Access for Infrastructure: a target, per-user SSH policies, WARP on the client. */
+  INFRASTRUCTURE = 'infrastructure',
+}
 
 /**
  * Properties of an {@link AccessDroplet}.
@@ -31,10 +43,12 @@ export interface AccessDropletProps {
 
   /**
    * The Cloudflare zone (domain) that holds `hostname`; its DNS record points at the tunnel.
+   * Required in self-hosted mode; infrastructure mode creates no DNS record.
    *
+   * @default - none (infrastructure mode only)
    * @see https://developers.cloudflare.com/fundamentals/account/find-account-and-zone-ids/
    */
-  readonly zoneId: string;
+  readonly zoneId?: string;
 
   /**
    * The name users type to reach the droplet, e.g. `droplet.widgetcorp.tech`. It must be inside
@@ -57,6 +71,124 @@ export interface AccessDropletProps {
    * @default - exactly the users' emails
    */
   readonly allow?: AccessAllow;
+
+  /**
+   * More include rules (any one admits a person), after the users' emails and `allow`. A rule
+   * that admits everyone needs `dangerouslyAllowEveryone`.
+   *
+   * @default - none
+   * @example [AccessRule.group("00000000-0000-0000-0000-000000000000")]
+   */
+  readonly accessInclude?: AccessRule[];
+
+  /**
+   * Rules every admitted person must ALSO match, e.g. a group and an email domain, or the
+   * corporate identity provider.
+   *
+   * @default - none
+   * @example [AccessRule.loginMethod("idp-id"), AccessRule.emailDomain("example.com")]
+   */
+  readonly accessRequire?: AccessRule[];
+
+  /**
+   * Rules that shut a person out even when an include rule admits them.
+   *
+   * @default - none
+   */
+  readonly accessExclude?: AccessRule[];
+
+  /**
+   * Lets an include rule admit everyone (`AccessRule.everyone()`): anyone who can sign in to any
+   * identity provider of the account, or receive a one-time PIN, then reaches sshd.
+   *
+   * @default false
+   */
+  readonly dangerouslyAllowEveryone?: boolean;
+
+  /**
+   * Existing reusable Access policies (ids, in order of precedence) to attach instead of defining
+   * one. Then `allow` and the `access*` rules must be unset: those policies decide who passes
+   * Access. Self-hosted mode only.
+   *
+   * @default - a new policy admitting the users (and `allow`)
+   */
+  readonly accessPolicyIds?: string[];
+
+  /**
+   * The Access application's name, as shown in the App Launcher and the dashboard.
+   *
+   * @default - `name`
+   */
+  readonly accessAppName?: string;
+
+  /**
+   * Access tags on the application (they must exist: create them with
+   * `ZeroTrustAccessTag` or in the dashboard).
+   *
+   * @default - none
+   */
+  readonly accessTags?: string[];
+
+  /**
+   * The identity providers (ids) people may sign in with for this application.
+   *
+   * @default - every identity provider of the account
+   */
+  readonly accessAllowedIdps?: string[];
+
+  /**
+   * Skip the identity-provider choice and go straight to the only one in `accessAllowedIdps`.
+   *
+   * @default false
+   */
+  readonly accessAutoRedirectToIdentity?: boolean;
+
+  /**
+   * Unix names by email (case-insensitive), for people whose local part is not a Unix name
+   * (e.g. `{ "Jane.Doe+ops@example.com": "jdoe" }`). A user's own `unixName` wins.
+   *
+   * @default - none
+   */
+  readonly unixNames?: { [email: string]: string };
+
+  /**
+   * How a Unix name is derived from an email without `unixName` or `unixNames` entry.
+   * Two people mapped to one name are reported as an error.
+   *
+   * @default UnixNameStyle.LOCAL_PART
+   */
+  readonly unixNameStyle?: UnixNameStyle;
+
+  /**
+   * How people reach the droplet.
+   *
+   * `AccessMode.SELF_HOSTED`: a self-hosted Access application on `hostname` with short-lived
+   * certificates, reached with `cloudflared access ssh` (Cloudflare now calls these certificates
+   * legacy). `AccessMode.INFRASTRUCTURE`: Access for Infrastructure: an infrastructure target at
+   * the droplet's private address, routed through the tunnel, an infrastructure application
+   * with one policy per user that allows exactly that user's Unix name, reached with the WARP
+   * client.
+   *
+   * @default AccessMode.SELF_HOSTED
+   */
+  readonly mode?: AccessMode;
+
+  /**
+   * The account's SSH CA public key, for infrastructure mode (Terraform cannot read it in
+   * provider 5.14): `POST /accounts/{account_id}/access/gateway_ca` creates it once per account,
+   * `GET` on the same path lists it.
+   *
+   * @default - none; required in infrastructure mode
+   * @see https://developers.cloudflare.com/api/resources/zero_trust/subresources/access/subresources/gateway_ca/
+   */
+  readonly infrastructureCaPublicKey?: string;
+
+  /**
+   * The tunnel virtual network for the route and the target, in infrastructure mode.
+   *
+   * @default - the account's default virtual network
+   */
+  readonly virtualNetworkId?: string;
 
   /**
    * A name for the Cloudflare and DigitalOcean resources: the tunnel, the Access application and
@@ -173,56 +305,74 @@ export interface AccessDropletProps {
 
 /**
  * A DigitalOcean droplet with no open inbound port, reachable only over SSH through Cloudflare
- * Access with short-lived certificates.
+ * Access.
  *
  * It defines the droplet (its cloud-config installs cloudflared, trusts the Access CA and creates
  * one Unix account per user), a firewall with no inbound rule, a remotely-managed Cloudflare
- * Tunnel with its ingress and DNS record, and the Access application, policy and certificate CA.
- * Configure the `cloudflare` and `digitalocean` providers in your stack; this construct creates
- * none.
+ * Tunnel, and the Access application and policy: in self-hosted mode (the default) a public
+ * hostname with short-lived certificates, in infrastructure mode an Access for Infrastructure
+ * target behind a private route. Configure the `cloudflare` and `digitalocean` providers (and
+ * `null` for `waitForReady`) in your stack; this construct creates none.
  */
 export class AccessDroplet extends Construct {
   /** The underlying DigitalOcean droplet. */
   public readonly droplet: Droplet;
   /** The underlying DigitalOcean firewall: no inbound rule, open egress. */
   public readonly firewall: Firewall;
-  /** The underlying Access self-hosted application for `hostname`. */
+  /** The underlying Access application (self-hosted, or infrastructure). */
   public readonly accessApplication: ZeroTrustAccessApplication;
-  /** The underlying reusable Access policy (allow) attached to the application. */
-  public readonly accessPolicy: ZeroTrustAccessPolicy;
-  /** The underlying short-lived certificate CA of the application. */
-  public readonly shortLivedCertificate: ZeroTrustAccessShortLivedCertificate;
+  /** The underlying reusable Access policy, when this construct defines one (self-hosted mode without `accessPolicyIds`). */
+  public readonly accessPolicy?: ZeroTrustAccessPolicy;
+  /** The underlying short-lived certificate CA of the application (self-hosted mode). */
+  public readonly shortLivedCertificate?: ZeroTrustAccessShortLivedCertificate;
   /** The underlying remotely-managed Cloudflare Tunnel. */
   public readonly tunnel: ZeroTrustTunnelCloudflared;
   /** The underlying tunnel configuration (ingress rules). */
   public readonly tunnelConfig: ZeroTrustTunnelCloudflaredConfigA;
   /** The data source that reads the tunnel's token (sensitive). */
   public readonly tunnelToken: DataCloudflareZeroTrustTunnelCloudflaredToken;
-  /** The underlying proxied CNAME from `hostname` to the tunnel. */
-  public readonly dnsRecord: DnsRecord;
+  /** The underlying proxied CNAME from `hostname` to the tunnel (self-hosted mode). */
+  public readonly dnsRecord?: DnsRecord;
+  /** The underlying infrastructure target at the droplet's private address (infrastructure mode). */
+  public readonly infrastructureTarget?: ZeroTrustAccessInfrastructureTarget;
+  /** The underlying tunnel route to the droplet's private address (infrastructure mode). */
+  public readonly tunnelRoute?: ZeroTrustTunnelCloudflaredRoute;
   /** The null_resource that waits for a healthy tunnel, when `waitForReady` is set. */
   public readonly readinessWait?: NullResource;
 
-  /** The hostname users SSH to. */
+  /** How people reach the droplet. */
+  public readonly mode: AccessMode;
+  /** The hostname users SSH to (in infrastructure mode, the target's hostname). */
   public readonly hostname: string;
   /** The droplet's id. */
   public readonly dropletId: string;
   /** The droplet's public IPv4 address (nothing listens on it: the firewall has no inbound rule). */
   public readonly dropletIpv4Address: string;
+  /** The droplet's private (VPC) IPv4 address. */
+  public readonly dropletIpv4AddressPrivate: string;
   /** The tunnel's id. */
   public readonly tunnelId: string;
   /** The Access application's audience tag. */
   public readonly accessApplicationAud: string;
-  /** The `~/.ssh/config` block for this host (what `cloudflared access ssh-config --short-lived-cert` prints). */
+  /**
+   * The `~/.ssh/config` block for this host: in self-hosted mode what
+   * `cloudflared access ssh-config --short-lived-cert` prints; in infrastructure mode a `Host`
+   * entry for the private address, reached through WARP.
+   */
   public readonly sshConfig: string;
 
   constructor(scope: Construct, id: string, props: AccessDropletProps) {
     super(scope, id);
+    const mode = props.mode ?? AccessMode.SELF_HOSTED;
+    if (!Object.values(AccessMode).includes(mode)) {
+      throw new Error(`mode ${JSON.stringify(mode)} is not one of ${Object.values(AccessMode).join(', ')}`);
+    }
+    const infrastructure = mode === AccessMode.INFRASTRUCTURE;
+    this.mode = mode;
     validateId('accountId', props.accountId);
-    validateId('zoneId', props.zoneId);
+    if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
-    const users = resolveUsers(props.users);
-    const rules = resolveIncludeRules(users.map((u) => u.email), props.allow);
+    const users = resolveUsers(props.users, 'users', props);
     const region = props.region ?? 'nyc3';
     const size = props.size ?? 's-1vcpu-1gb';
     const image = props.image ?? 'ubuntu-24-04-x64';
@@ -234,46 +384,66 @@ export class AccessDroplet extends Construct {
     if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
       throw new Error(`name ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "-" or "_"`);
     }
+    const appOptions = checkApplicationOptions(props, infrastructure);
     this.hostname = props.hostname;
 
-    if (rules.emailDomains.length > 0) {
-      Annotations.of(this).addWarning(
-        `Access admits everyone at ${rules.emailDomains.join(', ')}, but only the ${users.length} listed users get a Unix account; the others pass Access and are refused by sshd`,
-      );
-    }
-    if (rules.emailsWithoutAccount.length > 0) {
-      Annotations.of(this).addWarning(
-        `allow.emails admits ${rules.emailsWithoutAccount.join(', ')} without a Unix account; add them to users to let them log in`,
-      );
-    }
-
-    // Access: who may reach the hostname, and the CA that signs their short-lived certificates.
-    const access = new Construct(this, 'Access');
-    this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules.emails, rules.emailDomains);
-    const app = defineAccessApplication(access, {
-      accountId: props.accountId,
-      name,
-      hostnames: [props.hostname],
-      policyIds: [this.accessPolicy.id],
-      sessionDuration: props.accessSessionDuration,
-    });
-    this.accessApplication = app.application;
-    this.shortLivedCertificate = app.certificate;
-
     const tunnel = defineTunnel(new Construct(this, 'Tunnel'), {
-      accountId: props.accountId, zoneId: props.zoneId, hostname: props.hostname, name,
+      accountId: props.accountId, hostname: props.hostname, name, publicHostname: !infrastructure,
     });
     this.tunnel = tunnel.tunnel;
     this.tunnelConfig = tunnel.config;
     this.tunnelToken = tunnel.token;
-    this.dnsRecord = tunnel.dnsRecord;
+    if (!infrastructure) {
+      this.dnsRecord = defineDnsRecord(tunnel.scope, {
+        zoneId: props.zoneId as string, hostname: props.hostname, name, tunnelId: this.tunnel.id,
+      });
+    }
+
+    const access = new Construct(this, 'Access');
+    let caPublicKey: string;
+    let application: ZeroTrustAccessApplication | undefined;
+    if (infrastructure) {
+      checkInfrastructureProps(props);
+      caPublicKey = props.infrastructureCaPublicKey as string;
+    } else {
+      if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
+        throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
+      }
+      let policyIds: string[];
+      if (props.accessPolicyIds !== undefined) {
+        policyIds = checkPolicyIds(props);
+        Annotations.of(this).addWarning(
+          `Access admits whoever the ${policyIds.length} existing policies allow; only the ${users.length} listed users get Unix accounts`,
+        );
+      } else {
+        const rules = resolvePolicyRules(users.map((u) => u.email), props);
+        warnAbout(this, rules);
+        this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules);
+        policyIds = [this.accessPolicy.id];
+      }
+      const app = defineAccessApplication(access, {
+        accountId: props.accountId,
+        name: appOptions.name ?? name,
+        hostnames: [props.hostname],
+        policyIds,
+        sessionDuration: props.accessSessionDuration,
+        allowedIdps: appOptions.allowedIdps,
+        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+        tags: appOptions.tags,
+      });
+      application = app.application;
+      this.shortLivedCertificate = app.certificate;
+      caPublicKey = app.certificate.publicKey;
+    }
 
     // droplet and its zero-ingress firewall.
     this.droplet = defineDroplet(this, 'Droplet', {
       hostname: props.hostname,
       settings: { ...props, region, size, image, monitoring: props.monitoring ?? true },
       users: props.users,
-      caPublicKey: this.shortLivedCertificate.publicKey,
+      naming: props,
+      certificatePrincipals: infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART,
+      caPublicKey,
       tunnelToken: this.tunnelToken.token,
     });
     this.firewall = new Firewall(this, 'Firewall', {
@@ -282,6 +452,47 @@ export class AccessDroplet extends Construct {
       outboundRule: openEgressRules(),
     });
 
+    if (infrastructure) {
+      const privateAddress = this.droplet.ipv4AddressPrivate;
+      this.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(tunnel.scope, 'Route', {
+        accountId: props.accountId,
+        tunnelId: this.tunnel.id,
+        network: `${privateAddress}/32`,
+        virtualNetworkId: props.virtualNetworkId,
+        comment: `SSH to ${props.hostname} (cdktf-access-droplet)`,
+      });
+      this.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(access, 'Target', {
+        accountId: props.accountId,
+        hostname: props.hostname,
+        ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: props.virtualNetworkId } },
+      });
+      const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
+      warnAbout(this, rules);
+      if (application !== undefined) throw new Error('internal: application defined twice');
+      application = new ZeroTrustAccessApplication(access, 'AccessApp', {
+        accountId: props.accountId,
+        name: appOptions.name ?? name,
+        type: 'infrastructure',
+        targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [props.hostname] } }],
+        // one policy per person, allowing only their own account: a shared list of usernames
+        // would let anyone admitted ask for a certificate for anyone else's account.
+        policies: users.map((u, i) => ({
+          name: `${name} ${u.unixName}`,
+          decision: 'allow',
+          precedence: i + 1,
+          include: [AccessRule.email(u.email).toProvider()],
+          require: providerRules(rules.require),
+          exclude: providerRules(rules.exclude),
+          connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
+        })),
+        allowedIdps: appOptions.allowedIdps,
+        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+        tags: appOptions.tags,
+      });
+    }
+    if (application === undefined) throw new Error('internal: no Access application was defined');
+    this.accessApplication = application;
+
     if (props.waitForReady === true) {
       this.readinessWait = defineReadinessWait(this, {
         accountId: props.accountId,
@@ -289,7 +500,7 @@ export class AccessDroplet extends Construct {
         dropletId: this.droplet.id,
         hostname: props.hostname,
         timeoutSec: checkTimeout(props.waitForReadyTimeoutSec),
-        dependsOn: [this.droplet, this.tunnelConfig, this.dnsRecord, this.firewall],
+        dependsOn: [this.droplet, this.tunnelConfig, this.firewall, ...(this.dnsRecord ? [this.dnsRecord] : []), ...(this.tunnelRoute ? [this.tunnelRoute] : [])],
       });
     } else if (props.waitForReadyTimeoutSec !== undefined) {
       throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
@@ -297,9 +508,12 @@ export class AccessDroplet extends Construct {
 
     this.dropletId = this.droplet.id;
     this.dropletIpv4Address = this.droplet.ipv4Address;
+    this.dropletIpv4AddressPrivate = this.droplet.ipv4AddressPrivate;
     this.tunnelId = this.tunnel.id;
     this.accessApplicationAud = this.accessApplication.aud;
-    this.sshConfig = renderSshConfig([props.hostname], props.clientCloudflaredPath);
+    this.sshConfig = infrastructure
+      ? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate)
+      : renderSshConfig([props.hostname], props.clientCloudflaredPath);
 
     new TerraformOutput(this, 'Hostname', { value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' });
     new TerraformOutput(this, 'DropletId', { value: this.dropletId, description: 'The DigitalOcean droplet id' });
@@ -309,4 +523,62 @@ export class AccessDroplet extends Construct {
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     });
   }
+}
+
+function checkInfrastructureProps(props: AccessDropletProps) {
+  if (props.accessPolicyIds !== undefined) {
+    throw new Error('accessPolicyIds works in self-hosted mode only: infrastructure policies name the Unix user each person may log in as, which reusable policies cannot in provider 5.14');
+  }
+  for (const field of ['allow', 'accessInclude', 'dangerouslyAllowEveryone'] as const) {
+    if (props[field] !== undefined) {
+      throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
+    }
+  }
+  if (props.infrastructureCaPublicKey === undefined) {
+    throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');
+  }
+}
+
+function checkPolicyIds(props: AccessDropletProps): string[] {
+  const ids = props.accessPolicyIds ?? [];
+  if (ids.length === 0) {
+    throw new Error('accessPolicyIds is empty; omit it to define a policy for the users, or pass existing policy ids');
+  }
+  ids.forEach((id, i) => validateId(`accessPolicyIds[${i}]`, id));
+  for (const field of ['allow', 'accessInclude', 'accessRequire', 'accessExclude', 'dangerouslyAllowEveryone'] as const) {
+    if (props[field] !== undefined) {
+      throw new Error(`${field} cannot be combined with accessPolicyIds: the existing policies decide who passes Access; drop one of them`);
+    }
+  }
+  return ids;
+}
+
+function checkApplicationOptions(props: AccessDropletProps, infrastructure: boolean) {
+  const idps = props.accessAllowedIdps;
+  idps?.forEach((idp, i) => validateId(`accessAllowedIdps[${i}]`, idp));
+  if (props.accessAutoRedirectToIdentity === true && (idps === undefined || idps.length !== 1)) {
+    throw new Error(
+      `accessAutoRedirectToIdentity needs exactly one identity provider in accessAllowedIdps, got ${idps === undefined ? 'none' : idps.length}`,
+    );
+  }
+  if (infrastructure && props.accessSessionDuration !== undefined) {
+    throw new Error('accessSessionDuration is not supported for infrastructure applications; drop it in infrastructure mode');
+  }
+  if (props.accessSessionDuration !== undefined && !Token.isUnresolved(props.accessSessionDuration) &&
+      !/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(props.accessSessionDuration)) {
+    throw new Error(`accessSessionDuration ${JSON.stringify(props.accessSessionDuration)} is not a duration such as "24h" or "2h45m"`);
+  }
+  const tags = props.accessTags;
+  tags?.forEach((t, i) => {
+    if (typeof t !== 'string' || t.trim() === '') throw new Error(`accessTags[${i}] ${JSON.stringify(t)} must be a tag name`);
+  });
+  if (props.accessAppName !== undefined && (typeof props.accessAppName !== 'string' || props.accessAppName.trim() === '')) {
+    throw new Error(`accessAppName ${JSON.stringify(props.accessAppName)} must be a non-empty name`);
+  }
+  return {
+    name: props.accessAppName,
+    allowedIdps: idps,
+    autoRedirectToIdentity: props.accessAutoRedirectToIdentity,
+    tags: tags && tags.length > 0 ? tags : undefined,
+  };
 }

@@ -1,7 +1,21 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
-import { AccessUserInput, resolveUsers, ResolvedUser } from './users';
+import { AccessUserInput, resolveUsers, ResolvedUser, UnixNameStyle } from './users';
+
+/** Which name the SSH certificates that open an account carry as principal. */
+export enum CertificatePrincipals {
+  /**
+   * The email's local part: what Access short-lived certificates (self-hosted applications)
+   * carry. An account whose Unix name differs accepts its owner's local part.
+   */
+  EMAIL_LOCAL_PART = 'email-local-part',
+  /**
+   * The Unix name: what Access for Infrastructure certificates carry (the username the person
+   * asked for, checked against the policy's allowed usernames).
+   */
+  UNIX_NAME = 'unix-name',
+}
 
 /** Cloudflare's apt repository for cloudflared. */
 export const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
@@ -36,6 +50,27 @@ export interface CloudInitOptions {
 
   /** The people who may log in; one Unix account each. */
   readonly users: AccessUserInput[];
+
+  /**
+   * Unix names by email (case-insensitive), for people whose local part is not a Unix name.
+   *
+   * @default - none
+   */
+  readonly unixNames?: { [email: string]: string };
+
+  /**
+   * How Unix names are derived from emails without `unixName` or a `unixNames` entry.
+   *
+   * @default UnixNameStyle.LOCAL_PART
+   */
+  readonly unixNameStyle?: UnixNameStyle;
+
+  /**
+   * Which principal a certificate must carry to open an account.
+   *
+   * @default CertificatePrincipals.EMAIL_LOCAL_PART
+   */
+  readonly certificatePrincipals?: CertificatePrincipals;
 
   /**
    * The apt repository cloudflared is installed from (Cloudflare's or a mirror of it).
@@ -123,12 +158,16 @@ function userEntry(u: ResolvedUser): string {
   return lines.join('\n');
 }
 
-function principalsEntry(u: ResolvedUser): string {
+function principalsEntry(u: ResolvedUser, principals: CertificatePrincipals): string {
+  // a local part's case is the IdP's; accept the lower-case spelling of the same mailbox too.
+  const names = principals === CertificatePrincipals.UNIX_NAME
+    ? [u.unixName]
+    : [...new Set([u.principal, u.principal.toLowerCase()])];
   return [
     `  - path: /etc/ssh/auth_principals/${u.unixName}`,
     '    owner: root:root',
     '    permissions: "0644"',
-    `    content: ${JSON.stringify(`${u.principal}\n`)}`,
+    `    content: ${JSON.stringify(names.map((n) => `${n}\n`).join(''))}`,
   ].join('\n');
 }
 
@@ -143,7 +182,11 @@ function principalsEntry(u: ResolvedUser): string {
  *   would exceed DigitalOcean's 64 KiB user_data limit.
  */
 export function renderCloudInit(options: CloudInitOptions): string {
-  const users = resolveUsers(options.users);
+  const users = resolveUsers(options.users, 'users', options);
+  const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
+  if (!Object.values(CertificatePrincipals).includes(principals)) {
+    throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
+  }
   checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
   checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
   const aptUrl = options.cloudflaredAptUrl ?? DEFAULT_CLOUDFLARED_APT_URL;
@@ -161,7 +204,7 @@ export function renderCloudInit(options: CloudInitOptions): string {
     caPublicKey: quoted(`${options.caPublicKey}\n`),
     sshdDropInName: SSHD_DROP_IN_NAME,
     sshdDropIn: indent(f.sshd, 6),
-    principals: users.map(principalsEntry).join('\n'),
+    principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: indent(f.unit, 6),
     setupScript: indent(f.setup, 6),

@@ -17,3 +17,19 @@ export function renderSshConfig(hostnames: string[], cloudflared = 'cloudflared'
     ].join('\n'))
     .join('\n');
 }
+
+/**
+ * The `~/.ssh/config` entry for an Access for Infrastructure target: the WARP client routes the
+ * private address through the tunnel and Cloudflare checks the SSH username against the policy.
+ *
+ * @param hostname the target's hostname
+ * @param privateAddress the droplet's private IPv4 address
+ */
+export function renderInfrastructureSshConfig(hostname: string, privateAddress: string): string {
+  return [
+    '# Access for Infrastructure: connect with the WARP client enrolled in your Zero Trust organization.',
+    `Host ${hostname}`,
+    `  HostName ${privateAddress}`,
+    '',
+  ].join('\n');
+}

@@ -39,6 +39,34 @@ export interface AccessUser {
 /** A user given as an email (`"srhea@cloudflare.com"`) or as an {@link AccessUser}. */
 export type AccessUserInput = string | AccessUser;
 
+/** How Unix names are derived from emails when a user gives no `unixName`. */
+export enum UnixNameStyle {
+  /** The email's local part as it is; it must already be a valid Unix name (`srhea@…` → `srhea`). */
+  LOCAL_PART = 'local-part',
+  /**
+   * The local part lower-cased, without a `+tag`, other characters turned into `_`
+   * (`Jane.Doe+ops@…` → `jane_doe`).
+   */
+  NORMALIZED = 'normalized',
+}
+
+/** How emails map to Unix names. */
+export interface UnixNaming {
+  /**
+   * Unix names by email (case-insensitive), for people whose local part is not a Unix name.
+   *
+   * @default - none
+   */
+  readonly unixNames?: { [email: string]: string };
+
+  /**
+   * How a Unix name is derived from an email that has no `unixName` and no `unixNames` entry.
+   *
+   * @default UnixNameStyle.LOCAL_PART
+   */
+  readonly unixNameStyle?: UnixNameStyle;
+}
+
 /** A user after validation: every field resolved. */
 export interface ResolvedUser {
   readonly email: string;
@@ -86,9 +114,18 @@ export function validateEmail(field: string, email: unknown): string {
  * Checks and normalises the users: emails, Unix names (valid, not reserved, unique), and at
  * least one user.
  */
-export function resolveUsers(users: readonly AccessUserInput[] | undefined, field = 'users'): ResolvedUser[] {
+export function resolveUsers(users: readonly AccessUserInput[] | undefined, field = 'users', naming: UnixNaming = {}): ResolvedUser[] {
   if (!Array.isArray(users) || users.length === 0) {
     throw new Error(`${field} is empty; pass at least one user, e.g. ["srhea@cloudflare.com"]`);
+  }
+  const style = naming.unixNameStyle ?? UnixNameStyle.LOCAL_PART;
+  if (!Object.values(UnixNameStyle).includes(style)) {
+    throw new Error(`unixNameStyle ${JSON.stringify(style)} is not one of ${Object.values(UnixNameStyle).join(', ')}`);
+  }
+  const mapped = new Map<string, string>();
+  for (const [email, name] of Object.entries(naming.unixNames ?? {})) {
+    validateEmail(`unixNames key`, email);
+    mapped.set(email.toLowerCase(), name);
   }
   const byName = new Map<string, string>();
   return users.map((input, i) => {
@@ -97,25 +134,27 @@ export function resolveUsers(users: readonly AccessUserInput[] | undefined, fiel
       throw new Error(`${field}[${i}] ${JSON.stringify(input)} is neither an email nor { email, unixName?, sudo? }`);
     }
     const principal = validateEmail(`${field}[${i}].email`, user.email);
-    const unixName = user.unixName ?? principal;
+    const fromMap = mapped.get(user.email.toLowerCase());
+    const unixName = user.unixName ?? fromMap ?? (style === UnixNameStyle.NORMALIZED ? normalizeLocalPart(principal) : principal);
+    const source = user.unixName !== undefined ? '' : fromMap !== undefined ? ' (from unixNames)' : style === UnixNameStyle.NORMALIZED ? ' (from unixNameStyle normalized)' : '';
     if (!UNIX_NAME_PATTERN.test(unixName)) {
-      const hint = user.unixName === undefined
-        ? `; the email's local part is used by default, so pass { email: ${JSON.stringify(user.email)}, unixName: "..." }`
+      const hint = user.unixName === undefined && fromMap === undefined
+        ? `; the email's local part is used by default, so pass { email: ${JSON.stringify(user.email)}, unixName: "..." }, a unixNames entry, or unixNameStyle: UnixNameStyle.NORMALIZED`
         : '';
       throw new Error(
-        `${field}[${i}] unix name ${JSON.stringify(unixName)} is not a valid Unix user name ` +
+        `${field}[${i}] unix name ${JSON.stringify(unixName)}${source} is not a valid Unix user name ` +
         `(${UNIX_NAME_PATTERN.source})${hint}`,
       );
     }
     if (isReserved(unixName)) {
       throw new Error(
-        `${field}[${i}] unix name "${unixName}" is reserved for the system; pass another unixName for ${user.email}`,
+        `${field}[${i}] unix name "${unixName}"${source} is reserved for the system; pass another unixName for ${user.email}`,
       );
     }
     const clash = byName.get(unixName);
     if (clash !== undefined) {
       throw new Error(
-        `${field}[${i}] unix name "${unixName}" (${user.email}) is already used by ${clash}; give one of them another unixName`,
+        `${field}[${i}] unix name "${unixName}"${source} (${user.email}) is already used by ${clash}; give one of them another unixName`,
       );
     }
     byName.set(unixName, user.email);
@@ -127,4 +166,9 @@ export function resolveUsers(users: readonly AccessUserInput[] | undefined, fiel
     }
     return { email: user.email, principal, unixName, sudo: user.sudo === true, groups };
   });
+}
+
+/** `Jane.Doe+ops` → `jane_doe`: lower case, no `+tag`, other characters become `_`. */
+export function normalizeLocalPart(localPart: string): string {
+  return localPart.toLowerCase().replace(/\+.*$/, '').replace(/[^a-z0-9_-]+/g, '_').replace(/^[^a-z_]+/, '').slice(0, 32);
 }

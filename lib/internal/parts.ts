@@ -1,7 +1,7 @@
 // building blocks shared by AccessDroplet and AccessDropletFleet. Construct ids are part of the
 // Terraform addresses, so each function takes the ids its callers have always used.
 import { join } from 'path';
-import { AssetType, ITerraformDependable, TerraformAsset, Token } from 'cdktf';
+import { Annotations, AssetType, ITerraformDependable, TerraformAsset, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
@@ -12,8 +12,10 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { renderCloudInit } from '../cloud-init';
-import { AccessUserInput } from '../users';
+import { ResolvedPolicyRules } from '../access-policy-rules';
+import { AccessRule } from '../access-rule';
+import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
+import { AccessUserInput, UnixNaming } from '../users';
 
 /** the settings every droplet of ours shares, after defaults. */
 export interface DropletSettings {
@@ -29,27 +31,35 @@ export interface DropletSettings {
   readonly cloudflaredAptKeyUrl?: string;
 }
 
-/** include rules of an Access policy, in the provider's shape. */
-export function includeRules(emails: string[], emailDomains: string[] = []) {
-  return [
-    ...emails.map((email) => ({ email: { email } })),
-    ...emailDomains.map((domain) => ({ emailDomain: { domain } })),
-  ];
+/** rules in the binding's shape; an empty list is left out. */
+export function providerRules(rules: AccessRule[]) {
+  return rules.length > 0 ? rules.map((r) => r.toProvider()) : undefined;
 }
 
-export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, emails: string[], emailDomains: string[] = []) {
+/** attaches the warnings of checked rules to the construct the user created. */
+export function warnAbout(scope: Construct, rules: ResolvedPolicyRules) {
+  rules.warnings.forEach((w) => Annotations.of(scope).addWarning(w));
+}
+
+/** an allow policy from checked rules (see resolvePolicyRules). */
+export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, rules: ResolvedPolicyRules) {
   return new ZeroTrustAccessPolicy(scope, id, {
     accountId,
     name,
     decision: 'allow',
-    include: includeRules(emails, emailDomains),
+    include: providerRules(rules.include),
+    require: providerRules(rules.require),
+    exclude: providerRules(rules.exclude),
   });
 }
 
 /** a self-hosted Access application for up to five hostnames, and its SSH certificate CA. */
 export function defineAccessApplication(
   scope: Construct,
-  opts: { accountId: string; name: string; hostnames: string[]; policyIds: string[]; sessionDuration?: string },
+  opts: {
+    accountId: string; name: string; hostnames: string[]; policyIds: string[]; sessionDuration?: string;
+    allowedIdps?: string[]; autoRedirectToIdentity?: boolean; tags?: string[];
+  },
 ) {
   const application = new ZeroTrustAccessApplication(scope, 'AccessApp', {
     accountId: opts.accountId,
@@ -59,6 +69,9 @@ export function defineAccessApplication(
     destinations: opts.hostnames.map((uri) => ({ type: 'public', uri })),
     policies: opts.policyIds.map((id, i) => ({ id, precedence: i + 1 })),
     sessionDuration: opts.sessionDuration,
+    allowedIdps: opts.allowedIdps,
+    autoRedirectToIdentity: opts.autoRedirectToIdentity,
+    tags: opts.tags,
   });
   const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', {
     accountId: opts.accountId,
@@ -70,46 +83,59 @@ export function defineAccessApplication(
 /**
  * A remotely-managed tunnel (config_src cloudflare, no tunnel_secret: a secret makes provider v5
  * replace the tunnel on every plan, cloudflare/terraform-provider-cloudflare#5450), its one
- * config (the config is one document: two would overwrite each other, #5791), its token and a
- * proxied CNAME.
+ * config (the config is one document: two would overwrite each other, #5791) with, for a public
+ * hostname, its ingress rule, and the token.
  */
-export function defineTunnel(scope: Construct, opts: { accountId: string; zoneId: string; hostname: string; name: string }) {
+export function defineTunnel(
+  scope: Construct,
+  opts: { accountId: string; hostname: string; name: string; publicHostname?: boolean },
+) {
+  const publicHostname = opts.publicHostname ?? true;
   const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', {
     accountId: opts.accountId,
     name: opts.name,
     configSrc: 'cloudflare',
   });
+  // one token for the id: every attribute read creates a new one, each with a captured stack trace.
+  const tunnelId = tunnel.id;
   const config = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', {
     accountId: opts.accountId,
-    tunnelId: tunnel.id,
+    tunnelId,
     config: {
       ingress: [
-        { hostname: opts.hostname, service: 'ssh://localhost:22' },
+        ...(publicHostname ? [{ hostname: opts.hostname, service: 'ssh://localhost:22' }] : []),
         { service: 'http_status:404' },
       ],
     },
   });
   const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', {
     accountId: opts.accountId,
-    tunnelId: tunnel.id,
+    tunnelId,
   });
-  const dnsRecord = new DnsRecord(scope, 'DnsRecord', {
+  return { scope, tunnel, config, token };
+}
+
+/** the proxied CNAME from a public hostname to its tunnel (ttl 1: required when proxied). */
+export function defineDnsRecord(scope: Construct, opts: { zoneId: string; hostname: string; name: string; tunnelId: string }) {
+  return new DnsRecord(scope, 'DnsRecord', {
     zoneId: opts.zoneId,
     name: opts.hostname,
     type: 'CNAME',
-    content: `${tunnel.id}.cfargotunnel.com`,
+    content: `${opts.tunnelId}.cfargotunnel.com`,
     proxied: true,
     ttl: 1,
     comment: `Cloudflare Tunnel for ${opts.name} (cdktf-access-droplet)`,
   });
-  return { tunnel, config, token, dnsRecord };
 }
 
 /** the droplet, with its cloud-config fed the CA key and the tunnel token. */
 export function defineDroplet(
   scope: Construct,
   id: string,
-  opts: { hostname: string; settings: DropletSettings; users: AccessUserInput[]; caPublicKey: string; tunnelToken: string },
+  opts: {
+    hostname: string; settings: DropletSettings; users: AccessUserInput[]; caPublicKey: string; tunnelToken: string;
+    naming?: UnixNaming; certificatePrincipals?: CertificatePrincipals;
+  },
 ) {
   const s = opts.settings;
   return new Droplet(scope, id, {
@@ -124,6 +150,9 @@ export function defineDroplet(
       caPublicKey: opts.caPublicKey,
       tunnelToken: opts.tunnelToken,
       users: opts.users,
+      unixNames: opts.naming?.unixNames,
+      unixNameStyle: opts.naming?.unixNameStyle,
+      certificatePrincipals: opts.certificatePrincipals,
       cloudflaredAptUrl: s.cloudflaredAptUrl,
       cloudflaredAptSuite: s.cloudflaredAptSuite,
       cloudflaredAptComponent: s.cloudflaredAptComponent,
