@@ -313,7 +313,6 @@ async function assertions(checks: Checks, client: SshClient, vm: Vm, status: Run
       () => client.cert('unmapped', { principal: JDOE.unix })],
     ['certificate from another CA', SRHEA.unix, () => client.cert('other-ca', { principal: SRHEA.principal, ca: client.otherCa })],
     ['expired certificate', SRHEA.unix, () => client.cert('expired', { principal: SRHEA.principal, validity: '20200101:20200102' })],
-    ['plain key without a certificate', SRHEA.unix, async () => ({ kind: 'key' })],
     ['root, with a CA-signed certificate for principal root', 'root', () => client.cert('root', { principal: 'root' })],
   ];
   const results = await Promise.all(refusals.map(async ([, user, cred]) => ssh(user, await cred(), 'id -un')));
@@ -330,6 +329,20 @@ async function assertions(checks: Checks, client: SshClient, vm: Vm, status: Run
     ]);
     assert(j.code === 0, `jdoe: ${show(j)}`);
     assert(s.code !== 0 && /password is required|not allowed|may not run sudo/.test(s.stderr), `srhea: ${show(s)}`);
+  });
+
+  // the key alone, even listed in the user's own authorized_keys: only certificates open accounts.
+  await checks.check('refused: plain key, even listed in ~/.ssh/authorized_keys', async () => {
+    const pub = readFileSync(`${client.key}.pub`, 'utf8').trim();
+    const home = `/home/${SRHEA.unix}/.ssh`;
+    const put = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', [
+      'set -e', `install -d -m 0700 -o ${SRHEA.unix} -g ${SRHEA.unix} ${home}`,
+      `echo '${pub}' > ${home}/authorized_keys`,
+      `chown ${SRHEA.unix}:${SRHEA.unix} ${home}/authorized_keys`, `chmod 0600 ${home}/authorized_keys`,
+    ].join('\n'));
+    assert(put.code === 0, `writing authorized_keys: ${show(put)}`);
+    const r = await ssh(SRHEA.unix, { kind: 'key' }, 'id -un');
+    assert(wasRefused(r), `expected "Permission denied", got ${show(r)}`);
   });
 
   const factsRun = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', FACTS_SCRIPT);
@@ -372,7 +385,7 @@ async function assertions(checks: Checks, client: SshClient, vm: Vm, status: Run
     const want = [
       'passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin no',
       'pubkeyauthentication yes', 'trustedusercakeys /etc/ssh/ca.pub',
-      'authorizedprincipalsfile /etc/ssh/auth_principals/%u',
+      'authorizedprincipalsfile /etc/ssh/auth_principals/%u', 'authorizedkeysfile none',
     ];
     const missing = want.filter((w) => !t.includes(w));
     assert(missing.length === 0, `sshd -T lacks: ${missing.join('; ')}\n${t.filter((l) => /auth|root|trusted/i.test(l)).join('\n')}`);
