@@ -8,7 +8,8 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessDroplet, AccessDropletProps, escapeTerraformTemplate } from '../lib';
+import { AccessDroplet, AccessDropletProps } from '../lib';
+import { escapeTerraformTemplate } from '../lib/internal/parts';
 import { minimalProps, resourcesOf } from './fixtures';
 
 function synth(props: Partial<AccessDropletProps> = {}): string {

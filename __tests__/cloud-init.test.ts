@@ -1,6 +1,8 @@
 import { Token } from 'cdktf';
 import { parse } from 'yaml';
-import { renderCloudInit, CloudInitOptions, SSHD_DROP_IN_NAME } from '../lib';
+import { CloudInit, CloudInitOptions, renderCloudInit } from '../lib';
+
+const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import { CA_KEY, TUNNEL_TOKEN } from './fixtures';
 
 const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] };

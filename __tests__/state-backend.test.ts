@@ -1,5 +1,7 @@
 import { Testing, TerraformStack } from 'cdktf';
-import { StateBackend, StateBackendEnvironment } from '../lib';
+import { StateBackend } from '../lib';
+
+type StateBackendEnvironment = { [name: string]: string };
 
 function backendOf(env: StateBackendEnvironment) {
   const stack = new TerraformStack(Testing.app(), 'access-droplet');

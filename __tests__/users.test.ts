@@ -1,4 +1,4 @@
-import { resolveUsers, UNIX_NAME_PATTERN } from '../lib';
+import { resolveUsers, UNIX_NAME_PATTERN } from '../lib/users';
 
 describe('resolveUsers', () => {
   test('derives the Unix name from the email local part', () => {

@@ -20,10 +20,8 @@ import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
 
-/** Cloudflare's limit on public hostnames (destinations) in one Access application. */
-export const ACCESS_DOMAINS_PER_APPLICATION = 5;
-/** Cloudflare's default limit on cloudflared tunnels per account (one per host here). */
-export const TUNNELS_PER_ACCOUNT = 1000;
+const ACCESS_DOMAINS_PER_APPLICATION = 5;
+const TUNNELS_PER_ACCOUNT = 1000;
 
 /**
  * One host of an {@link AccessDropletFleet}, with its own overrides.
@@ -293,6 +291,11 @@ interface PlannedHost {
  * droplet whose user_data changes.
  */
 export class AccessDropletFleet extends Construct {
+  /** Cloudflare's limit on public hostnames (destinations) in one Access application. */
+  public static readonly ACCESS_DOMAINS_PER_APPLICATION = ACCESS_DOMAINS_PER_APPLICATION;
+  /** Cloudflare's default limit on cloudflared tunnels per account (one per host here). */
+  public static readonly TUNNELS_PER_ACCOUNT = TUNNELS_PER_ACCOUNT;
+
   /** The reusable Access policy every host's application uses. */
   public readonly accessPolicy: ZeroTrustAccessPolicy;
   /** The Access applications, one per five hosts. */

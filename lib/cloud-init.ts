@@ -17,18 +17,10 @@ export enum CertificatePrincipals {
   UNIX_NAME = 'unix-name',
 }
 
-/** Cloudflare's apt repository for cloudflared. */
-export const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
-/**
- * The key that signs Cloudflare's apt repository. Cloudflare rotated it in November 2025 (keys
- * saved before then no longer verify the repository); the new key was first published as
- * `cloudflare-public-v2.gpg` and is now documented at this URL.
- */
-export const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
-/** DigitalOcean's limit on `user_data`. */
-export const USER_DATA_LIMIT_BYTES = 64 * 1024;
-/** Where the droplet's sshd drop-in lives; `10-` sorts before cloud-init's `50-cloud-init.conf`. */
-export const SSHD_DROP_IN_NAME = '10-cloudflare-access.conf';
+const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
+const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
+const USER_DATA_LIMIT_BYTES = 64 * 1024;
+const SSHD_DROP_IN_NAME = '10-cloudflare-access.conf';
 
 /** What {@link renderCloudInit} needs. */
 export interface CloudInitOptions {
@@ -172,7 +164,38 @@ function principalsEntry(u: ResolvedUser, principals: CertificatePrincipals): st
 }
 
 /**
- * Renders the droplet's cloud-config (`#cloud-config` user data).
+ * The droplet's cloud-config: what it does at first boot, and its defaults.
+ */
+export class CloudInit {
+  /** Cloudflare's apt repository for cloudflared. */
+  public static readonly DEFAULT_CLOUDFLARED_APT_URL = DEFAULT_CLOUDFLARED_APT_URL;
+
+  /**
+   * The key that signs Cloudflare's apt repository. Cloudflare rotated it in November 2025 (keys
+   * saved before then no longer verify the repository); the new key was first published as
+   * `cloudflare-public-v2.gpg` and is now documented at this URL.
+   */
+  public static readonly DEFAULT_CLOUDFLARED_APT_KEY_URL = DEFAULT_CLOUDFLARED_APT_KEY_URL;
+
+  /** DigitalOcean's limit on `user_data`, in bytes. */
+  public static readonly USER_DATA_LIMIT_BYTES = USER_DATA_LIMIT_BYTES;
+
+  /** The name of the droplet's sshd drop-in; `10-` sorts before cloud-init's `50-cloud-init.conf`. */
+  public static readonly SSHD_DROP_IN_NAME = SSHD_DROP_IN_NAME;
+
+  /**
+   * Renders the droplet's cloud-config (`#cloud-config` user data); see {@link renderCloudInit}.
+   */
+  public static render(options: CloudInitOptions): string {
+    return renderCloudInit(options);
+  }
+
+  private constructor() {}
+}
+
+/**
+ * Renders the droplet's cloud-config (`#cloud-config` user data). `CloudInit.render` is the same
+ * function for other jsii languages.
  *
  * A pure function: the same options give the same text. The CA key and the tunnel token may be
  * literal values or cdktf tokens; tokens are JSON-encoded by Terraform at apply time, so whatever
@@ -180,6 +203,7 @@ function principalsEntry(u: ResolvedUser, principals: CertificatePrincipals): st
  *
  * @throws Error naming the field and the value when an option is malformed, or when the result
  *   would exceed DigitalOcean's 64 KiB user_data limit.
+ * @jsii ignore
  */
 export function renderCloudInit(options: CloudInitOptions): string {
   const users = resolveUsers(options.users, 'users', options);

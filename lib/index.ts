@@ -1,9 +1,10 @@
-export * from './access-droplet';
-export { escapeTerraformTemplate, openEgressRules } from './internal/parts';
-export * from './access-policy-rules';
-export * from './access-rule';
-export * from './cloud-init';
-export * from './ssh-config';
-export * from './users';
-export * from './access-droplet-fleet';
-export * from './state-backend';
+// the public API: what jsii compiles for every language. Helpers used between modules stay
+// exported from their own files only.
+export { AccessDroplet, AccessDropletProps, AccessMode } from './access-droplet';
+export { AccessDropletFleet, AccessDropletFleetProps, FleetHost, FleetHostResources } from './access-droplet-fleet';
+export { AccessAllow } from './access-policy-rules';
+export { AccessRule } from './access-rule';
+export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
+export { SshConfig } from './ssh-config';
+export { StateBackend } from './state-backend';
+export { AccessUser, AccessUserInput, UnixNameStyle } from './users';

@@ -33,3 +33,30 @@ export function renderInfrastructureSshConfig(hostname: string, privateAddress: 
     '',
   ].join('\n');
 }
+
+/**
+ * The client side: `~/.ssh/config` entries for Access-protected hosts.
+ */
+export class SshConfig {
+  /**
+   * What `cloudflared access ssh-config --hostname H --short-lived-cert` prints, for each hostname.
+   *
+   * @param hostnames the Access application hostnames
+   * @param cloudflared the cloudflared command on the client (default "cloudflared")
+   */
+  public static render(hostnames: string[], cloudflared?: string): string {
+    return renderSshConfig(hostnames, cloudflared);
+  }
+
+  /**
+   * A `Host` entry for an Access for Infrastructure target, reached through WARP.
+   *
+   * @param hostname the target's hostname
+   * @param privateAddress the droplet's private IPv4 address
+   */
+  public static renderInfrastructure(hostname: string, privateAddress: string): string {
+    return renderInfrastructureSshConfig(hostname, privateAddress);
+  }
+
+  private constructor() {}
+}

@@ -1,24 +1,6 @@
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
 
 /**
- * The environment variables {@link StateBackend.fromEnvironment} reads.
- */
-export interface StateBackendEnvironment {
-  /** A DigitalOcean Spaces bucket: state goes there (S3 API) with a lock file. */
-  readonly SPACES_BUCKET?: string;
-  /** The Spaces region, e.g. `nyc3` (required with SPACES_BUCKET). */
-  readonly SPACES_REGION?: string;
-  /** The object key of the state. Default `<stack>/terraform.tfstate`. */
-  readonly SPACES_STATE_KEY?: string;
-  /** An HCP Terraform organization: state (and runs) go to HCP Terraform. */
-  readonly TF_CLOUD_ORGANIZATION?: string;
-  /** The HCP Terraform workspace (required with TF_CLOUD_ORGANIZATION). */
-  readonly TF_WORKSPACE?: string;
-  /** The local state file. Default `terraform.<stack>.tfstate`. */
-  readonly TF_LOCAL_STATE_PATH?: string;
-}
-
-/**
  * Chooses where Terraform keeps a stack's state, from environment variables, so the same app runs
  * from a laptop (local file) and from a team's pipeline (DigitalOcean Spaces or HCP Terraform).
  * Credentials are never read here: Spaces keys come from AWS_ACCESS_KEY_ID and
@@ -31,11 +13,16 @@ export class StateBackend {
    * - `SPACES_BUCKET` + `SPACES_REGION`: an S3 backend on DigitalOcean Spaces with `use_lockfile`
    *   (Terraform ≥ 1.10 locks with a lock object, no DynamoDB needed);
    * - `TF_CLOUD_ORGANIZATION` + `TF_WORKSPACE`: HCP Terraform;
-   * - neither: a local state file.
+   * - neither: a local state file (`TF_LOCAL_STATE_PATH`, default `terraform.<stack>.tfstate`).
    *
+   * Spaces also reads `SPACES_STATE_KEY` (default `<stack>/terraform.tfstate`).
+   *
+   * @param stack the stack whose state this is
+   * @param env the variables to read (default: the process environment)
    * @throws Error when both remote backends are asked for, or one is missing its second variable.
    */
-  public static fromEnvironment(stack: TerraformStack, env: StateBackendEnvironment = process.env): TerraformBackend {
+  public static fromEnvironment(stack: TerraformStack, env?: { [name: string]: string }): TerraformBackend {
+    env = env ?? (process.env as { [name: string]: string });
     const name = stack.node.id;
     const spaces = nonEmpty(env.SPACES_BUCKET);
     const cloud = nonEmpty(env.TF_CLOUD_ORGANIZATION);
@@ -72,6 +59,8 @@ export class StateBackend {
     }
     return new LocalBackend(stack, { path: nonEmpty(env.TF_LOCAL_STATE_PATH) ?? `terraform.${name}.tfstate` });
   }
+
+  private constructor() {}
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -36,7 +36,11 @@ export interface AccessUser {
   readonly groups?: string[];
 }
 
-/** A user given as an email (`"srhea@cloudflare.com"`) or as an {@link AccessUser}. */
+/**
+ * A user given as an email (`"srhea@cloudflare.com"`) or as an {@link AccessUser}.
+ *
+ * @jsii ignore
+ */
 export type AccessUserInput = string | AccessUser;
 
 /** How Unix names are derived from emails when a user gives no `unixName`. */

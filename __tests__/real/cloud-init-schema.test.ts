@@ -3,13 +3,13 @@
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { AccessUserInput } from '../../lib/users';
-import {
-  CloudInitOptions, DEFAULT_CLOUDFLARED_APT_KEY_URL, DEFAULT_CLOUDFLARED_APT_URL, SSHD_DROP_IN_NAME,
-} from '../../lib/cloud-init';
+import { CloudInit, CloudInitOptions } from '../../lib/cloud-init';
 import {
   cloudInitSchema, cloudInitSchemaMany, cloudInitTopLevelKeys, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS,
   newKeyPair, options, parseCloudConfig, removeTempDirs, renderCloudInit, writeFilesWithCloudInit,
 } from './helpers';
+
+const { DEFAULT_CLOUDFLARED_APT_KEY_URL, DEFAULT_CLOUDFLARED_APT_URL, SSHD_DROP_IN_NAME } = CloudInit;
 
 const SETUP = '/usr/local/lib/cdktf-access-droplet/setup';
 

@@ -1,6 +1,8 @@
 // DigitalOcean refuses user_data over 64 KiB, and only at apply time: the renderer must refuse
 // it first, with a message that says why, and everything it does render must stay valid.
-import { renderCloudInit, USER_DATA_LIMIT_BYTES } from '../../lib/cloud-init';
+import { CloudInit, renderCloudInit } from '../../lib/cloud-init';
+
+const USER_DATA_LIMIT_BYTES = CloudInit.USER_DATA_LIMIT_BYTES;
 import { AccessUserInput } from '../../lib/users';
 import {
   cloudInitSchema, describeReal, fakeTunnelToken, makeTempDir, NEEDS, newKeyPair, KeyPair, options, parseCloudConfig,

@@ -3,7 +3,9 @@
 // exactly the certificates Cloudflare Access issues for each user, and nothing else.
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { SSHD_DROP_IN_NAME } from '../../lib/cloud-init';
+import { CloudInit } from '../../lib/cloud-init';
+
+const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import {
   CloudConfig, createUsersWithCloudInit, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS, newKeyPair,
   options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runOk, RunningSshd,
