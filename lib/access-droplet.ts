@@ -42,8 +42,10 @@ export interface AccessDropletProps {
   readonly accountId: string;
 
   /**
-   * The Cloudflare zone (domain) that holds `hostname`; its DNS record points at the tunnel.
-   * Required in self-hosted mode; infrastructure mode creates no DNS record.
+   * The Cloudflare zone (domain) that holds `hostname`.
+   *
+   * Its proxied DNS record points at the tunnel. Required in self-hosted mode; infrastructure
+   * mode creates no DNS record.
    *
    * @default - none (infrastructure mode only)
    * @see https://developers.cloudflare.com/fundamentals/account/find-account-and-zone-ids/
