@@ -11,7 +11,7 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { AccessAllow, resolvePolicyRules } from './access-policy-rules';
+import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import {
   checkTimeout, defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
@@ -72,7 +72,7 @@ export interface FleetHost {
  * Properties of an {@link AccessDropletFleet}. Give either `hosts`, or `count` with
  * `hostnamePattern`.
  */
-export interface AccessDropletFleetProps {
+export interface AccessDropletFleetProps extends AccessPolicyOptions, DropletOptions {
   /** The Cloudflare account that owns the tunnels and Access applications. */
   readonly accountId: string;
 
@@ -92,41 +92,6 @@ export interface AccessDropletFleetProps {
 
   /** The people who get an account on every host and pass Access to every host. */
   readonly users: AccessUserInput[];
-
-  /**
-   * Who else Access admits to every host (extra emails, whole email domains).
-   *
-   * @default - exactly the users' emails
-   */
-  readonly allow?: AccessAllow;
-
-  /**
-   * More include rules for the shared policy (see `AccessDropletProps.accessInclude`).
-   *
-   * @default - none
-   */
-  readonly accessInclude?: AccessRule[];
-
-  /**
-   * Rules every admitted person must also match (see `AccessDropletProps.accessRequire`).
-   *
-   * @default - none
-   */
-  readonly accessRequire?: AccessRule[];
-
-  /**
-   * Rules that shut a person out (see `AccessDropletProps.accessExclude`).
-   *
-   * @default - none
-   */
-  readonly accessExclude?: AccessRule[];
-
-  /**
-   * Lets an include rule admit everyone (see `AccessDropletProps.dangerouslyAllowEveryone`).
-   *
-   * @default false
-   */
-  readonly dangerouslyAllowEveryone?: boolean;
 
   /**
    * The hosts, each with its own overrides.
@@ -149,106 +114,6 @@ export interface AccessDropletFleetProps {
    * @default - the hosts listed in `hosts`
    */
   readonly hostnamePattern?: string;
-
-  /**
-   * The DigitalOcean region.
-   *
-   * @default "nyc3"
-   */
-  readonly region?: string;
-
-  /**
-   * The droplet size slug.
-   *
-   * @default "s-1vcpu-1gb"
-   */
-  readonly size?: string;
-
-  /**
-   * The droplet image slug.
-   *
-   * @default "ubuntu-24-04-x64"
-   */
-  readonly image?: string;
-
-  /**
-   * Extra DigitalOcean tags on every droplet.
-   *
-   * @default - only the fleet tag
-   */
-  readonly tags?: string[];
-
-  /**
-   * Whether the droplets run DigitalOcean's metrics agent.
-   *
-   * @default true
-   */
-  readonly monitoring?: boolean;
-
-  /**
-   * The VPC to place the droplets in.
-   *
-   * @default - the region's default VPC
-   */
-  readonly vpcUuid?: string;
-
-  /**
-   * The apt repository cloudflared is installed from.
-   *
-   * @default "https://pkg.cloudflare.com/cloudflared"
-   */
-  readonly cloudflaredAptUrl?: string;
-
-  /**
-   * The apt suite of `cloudflaredAptUrl`.
-   *
-   * @default "any"
-   */
-  readonly cloudflaredAptSuite?: string;
-
-  /**
-   * The apt component of `cloudflaredAptUrl`.
-   *
-   * @default "main"
-   */
-  readonly cloudflaredAptComponent?: string;
-
-  /**
-   * Where the droplets download the key that signs `cloudflaredAptUrl`.
-   *
-   * @default "https://pkg.cloudflare.com/cloudflare-main.gpg"
-   */
-  readonly cloudflaredAptKeyUrl?: string;
-
-  /**
-   * How long an Access login lasts.
-   *
-   * @default - Cloudflare's default (24h)
-   */
-  readonly accessSessionDuration?: string;
-
-  /**
-   * Whether `cdktf deploy` waits until every host's tunnel reports healthy connections (see
-   * `AccessDropletProps.waitForReady`; configure the `null` provider and export
-   * `CLOUDFLARE_API_TOKEN`).
-   *
-   * @default false
-   */
-  readonly waitForReady?: boolean;
-
-  /**
-   * How long `waitForReady` waits for each host's tunnel.
-   *
-   * @default 600
-   */
-  readonly waitForReadyTimeoutSec?: number;
-
-  /**
-   * The cloudflared command in the `sshConfig` output.
-   *
-   * @default "cloudflared"
-   */
-  readonly clientCloudflaredPath?: string;
 }
 
 /** The resources of one host of a fleet. */

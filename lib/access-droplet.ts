@@ -12,7 +12,7 @@ import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessAllow, resolvePolicyRules } from './access-policy-rules';
+import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import { CertificatePrincipals } from './cloud-init';
 import {
@@ -33,7 +33,7 @@ export enum AccessMode {
 /**
  * Properties of an {@link AccessDroplet}.
  */
-export interface AccessDropletProps {
+export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions {
   /**
    * The Cloudflare account that owns the tunnel and the Access application.
    *
@@ -66,46 +66,6 @@ export interface AccessDropletProps {
    * @example ["srhea@cloudflare.com", { email: "jane.doe@example.com", unixName: "jdoe", sudo: true }]
    */
   readonly users: AccessUserInput[];
-
-  /**
-   * Who else Access admits (extra emails, whole email domains). They get no Unix account.
-   *
-   * @default - exactly the users' emails
-   */
-  readonly allow?: AccessAllow;
-
-  /**
-   * More include rules (any one admits a person), after the users' emails and `allow`. A rule
-   * that admits everyone needs `dangerouslyAllowEveryone`.
-   *
-   * @default - none
-   * @example [AccessRule.group("00000000-0000-0000-0000-000000000000")]
-   */
-  readonly accessInclude?: AccessRule[];
-
-  /**
-   * Rules every admitted person must ALSO match, e.g. a group and an email domain, or the
-   * corporate identity provider.
-   *
-   * @default - none
-   * @example [AccessRule.loginMethod("idp-id"), AccessRule.emailDomain("example.com")]
-   */
-  readonly accessRequire?: AccessRule[];
-
-  /**
-   * Rules that shut a person out even when an include rule admits them.
-   *
-   * @default - none
-   */
-  readonly accessExclude?: AccessRule[];
-
-  /**
-   * Lets an include rule admit everyone (`AccessRule.everyone()`): anyone who can sign in to any
-   * identity provider of the account, or receive a one-time PIN, then reaches sshd.
-   *
-   * @default false
-   */
-  readonly dangerouslyAllowEveryone?: boolean;
 
   /**
    * Existing reusable Access policies (ids, in order of precedence) to attach instead of defining
@@ -199,110 +159,6 @@ export interface AccessDropletProps {
    * @default - the hostname with dots replaced by dashes
    */
   readonly name?: string;
-
-  /**
-   * The DigitalOcean region.
-   *
-   * @default "nyc3"
-   * @see https://docs.digitalocean.com/platform/regional-availability/
-   */
-  readonly region?: string;
-
-  /**
-   * The droplet size slug.
-   *
-   * @default "s-1vcpu-1gb"
-   * @see https://slugs.do-api.dev/
-   */
-  readonly size?: string;
-
-  /**
-   * The droplet image slug. The cloud-config expects Ubuntu or Debian (apt, systemd, OpenSSH).
-   *
-   * @default "ubuntu-24-04-x64"
-   */
-  readonly image?: string;
-
-  /**
-   * Extra DigitalOcean tags on the droplet.
-   *
-   * @default - none
-   */
-  readonly tags?: string[];
-
-  /**
-   * Whether the droplet runs DigitalOcean's metrics agent.
-   *
-   * @default true
-   */
-  readonly monitoring?: boolean;
-
-  /**
-   * The VPC to place the droplet in.
-   *
-   * @default - the region's default VPC
-   */
-  readonly vpcUuid?: string;
-
-  /**
-   * The apt repository cloudflared is installed from (Cloudflare's, or a mirror of it).
-   *
-   * @default "https://pkg.cloudflare.com/cloudflared"
-   */
-  readonly cloudflaredAptUrl?: string;
-
-  /**
-   * The apt suite of `cloudflaredAptUrl`.
-   *
-   * @default "any"
-   */
-  readonly cloudflaredAptSuite?: string;
-
-  /**
-   * The apt component of `cloudflaredAptUrl`.
-   *
-   * @default "main"
-   */
-  readonly cloudflaredAptComponent?: string;
-
-  /**
-   * Where the droplet downloads the key that signs `cloudflaredAptUrl`. Cloudflare rotated this
-   * key in November 2025; override it if Cloudflare moves it again or you mirror the repository.
-   *
-   * @default "https://pkg.cloudflare.com/cloudflare-main.gpg"
-   */
-  readonly cloudflaredAptKeyUrl?: string;
-
-  /**
-   * How long an Access login lasts before the user signs in to the identity provider again.
-   *
-   * @default - Cloudflare's default (24h)
-   */
-  readonly accessSessionDuration?: string;
-
-  /**
-   * Whether `cdktf deploy` waits until the tunnel reports healthy connections (so SSH through
-   * Access can work when it returns). It runs a small Node.js poller from a `local-exec`
-   * provisioner on a `null_resource`: configure the `null` provider in your stack, and export
-   * `CLOUDFLARE_API_TOKEN` (the token needs Account › Cloudflare Tunnel › Read).
-   *
-   * @default false
-   */
-  readonly waitForReady?: boolean;
-
-  /**
-   * How long `waitForReady` waits for a healthy tunnel before it fails the deploy.
-   *
-   * @default 600
-   */
-  readonly waitForReadyTimeoutSec?: number;
-
-  /**
-   * The cloudflared command in the `sshConfig` output, for clients where it is not on PATH.
-   *
-   * @default "cloudflared"
-   */
-  readonly clientCloudflaredPath?: string;
 }
 
 /**

@@ -23,18 +23,154 @@ export interface AccessAllow {
   readonly emailDomains?: string[];
 }
 
-/** The Access policy props shared by AccessDroplet and AccessDropletFleet. */
-export interface AccessPolicyRuleProps {
-  /** @see AccessDropletProps.allow */
+/** Who passes the Access policy: props shared by AccessDroplet and AccessDropletFleet. */
+export interface AccessPolicyOptions {
+  /**
+   * Who else Access admits (extra emails, whole email domains). They get no Unix account.
+   *
+   * @default - exactly the users' emails
+   */
   readonly allow?: AccessAllow;
-  /** @see AccessDropletProps.accessInclude */
+
+  /**
+   * More include rules (any one admits a person), after the users' emails and `allow`. A rule
+   * that admits everyone needs `dangerouslyAllowEveryone`.
+   *
+   * @default - none
+   * @example [AccessRule.group("00000000-0000-0000-0000-000000000000")]
+   */
   readonly accessInclude?: AccessRule[];
-  /** @see AccessDropletProps.accessRequire */
+
+  /**
+   * Rules every admitted person must ALSO match, e.g. a group and an email domain, or the
+   * corporate identity provider.
+   *
+   * @default - none
+   * @example [AccessRule.loginMethod("idp-id"), AccessRule.emailDomain("example.com")]
+   */
   readonly accessRequire?: AccessRule[];
-  /** @see AccessDropletProps.accessExclude */
+
+  /**
+   * Rules that shut a person out even when an include rule admits them.
+   *
+   * @default - none
+   */
   readonly accessExclude?: AccessRule[];
-  /** @see AccessDropletProps.dangerouslyAllowEveryone */
+
+  /**
+   * Lets an include rule admit everyone (`AccessRule.everyone()`): anyone who can sign in to any
+   * identity provider of the account, or receive a one-time PIN, then reaches sshd.
+   *
+   * @default false
+   */
   readonly dangerouslyAllowEveryone?: boolean;
+}
+
+/** The droplet settings shared by AccessDroplet and AccessDropletFleet. */
+export interface DropletOptions {
+  /**
+   * The DigitalOcean region.
+   *
+   * @default "nyc3"
+   * @see https://docs.digitalocean.com/platform/regional-availability/
+   */
+  readonly region?: string;
+
+  /**
+   * The droplet size slug.
+   *
+   * @default "s-1vcpu-1gb"
+   * @see https://slugs.do-api.dev/
+   */
+  readonly size?: string;
+
+  /**
+   * The droplet image slug. The cloud-config expects Ubuntu or Debian (apt, systemd, OpenSSH).
+   *
+   * @default "ubuntu-24-04-x64"
+   */
+  readonly image?: string;
+
+  /**
+   * Extra DigitalOcean tags on the droplet (on every droplet of a fleet).
+   *
+   * @default - none (a fleet adds its own tag)
+   */
+  readonly tags?: string[];
+
+  /**
+   * Whether the droplet runs DigitalOcean's metrics agent.
+   *
+   * @default true
+   */
+  readonly monitoring?: boolean;
+
+  /**
+   * The VPC to place the droplet in.
+   *
+   * @default - the region's default VPC
+   */
+  readonly vpcUuid?: string;
+
+  /**
+   * The apt repository cloudflared is installed from (Cloudflare's, or a mirror of it).
+   *
+   * @default "https://pkg.cloudflare.com/cloudflared"
+   */
+  readonly cloudflaredAptUrl?: string;
+
+  /**
+   * The apt suite of `cloudflaredAptUrl`.
+   *
+   * @default "any"
+   */
+  readonly cloudflaredAptSuite?: string;
+
+  /**
+   * The apt component of `cloudflaredAptUrl`.
+   *
+   * @default "main"
+   */
+  readonly cloudflaredAptComponent?: string;
+
+  /**
+   * Where the droplet downloads the key that signs `cloudflaredAptUrl`. Cloudflare rotated this
+   * key in November 2025; override it if Cloudflare moves it again or you mirror the repository.
+   *
+   * @default "https://pkg.cloudflare.com/cloudflare-main.gpg"
+   */
+  readonly cloudflaredAptKeyUrl?: string;
+
+  /**
+   * How long an Access login lasts before the user signs in to the identity provider again.
+   *
+   * @default - Cloudflare's default (24h)
+   */
+  readonly accessSessionDuration?: string;
+
+  /**
+   * Whether `cdktf deploy` waits until the tunnel reports healthy connections (so SSH through
+   * Access can work when it returns). It runs a small Node.js poller from a `local-exec`
+   * provisioner on a `null_resource`: configure the `null` provider in your stack, and export
+   * `CLOUDFLARE_API_TOKEN` (the token needs Account › Cloudflare Tunnel › Read).
+   *
+   * @default false
+   */
+  readonly waitForReady?: boolean;
+
+  /**
+   * How long `waitForReady` waits for a healthy tunnel before it fails the deploy.
+   *
+   * @default 600
+   */
+  readonly waitForReadyTimeoutSec?: number;
+
+  /**
+   * The cloudflared command in the `sshConfig` output, for clients where it is not on PATH.
+   *
+   * @default "cloudflared"
+   */
+  readonly clientCloudflaredPath?: string;
 }
 
 /** The checked rules of one Access policy, and what a user should be warned about. */
@@ -61,7 +197,7 @@ function rulesOf(field: string, rules: AccessRule[] | undefined): AccessRule[] {
  * `accessInclude`. Refuses what would admit everyone (unless `dangerouslyAllowEveryone`), an
  * `allow` that adds nothing, and an exclude that shuts everybody out.
  */
-export function resolvePolicyRules(userEmails: string[], props: AccessPolicyRuleProps): ResolvedPolicyRules {
+export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOptions): ResolvedPolicyRules {
   const warnings: string[] = [];
   const include: AccessRule[] = [];
   const seen = new Set<string>();

@@ -2,7 +2,7 @@
 // exported from their own files only.
 export { AccessDroplet, AccessDropletProps, AccessMode } from './access-droplet';
 export { AccessDropletFleet, AccessDropletFleetProps, FleetHost, FleetHostResources } from './access-droplet-fleet';
-export { AccessAllow } from './access-policy-rules';
+export { AccessAllow, AccessPolicyOptions, DropletOptions } from './access-policy-rules';
 export { AccessRule } from './access-rule';
 export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
 export { SshConfig } from './ssh-config';

@@ -27,10 +27,16 @@ function defaultOf(d: string | undefined): string {
   return d.startsWith('- ') ? cell(d.slice(2)) : `\`${cell(d)}\``;
 }
 
-function table(fqn: string): string {
+/** a struct's properties, its own and those of the interfaces it extends, by name. */
+function propertiesOf(fqn: string): any[] {
   const type = assembly.types[fqn];
   if (!type) throw new Error(`${fqn} is not in the assembly`);
-  const rows = [...type.properties].sort((a: any, b: any) => Number(!!a.optional) - Number(!!b.optional));
+  const inherited = (type.interfaces ?? []).flatMap(propertiesOf);
+  return [...inherited, ...(type.properties ?? [])];
+}
+
+function table(fqn: string): string {
+  const rows = propertiesOf(fqn).sort((a: any, b: any) => Number(!!a.optional) - Number(!!b.optional) || a.name.localeCompare(b.name));
   return [
     '| Name | Description | Type | Default | Required |',
     '| --- | --- | --- | --- | --- |',
