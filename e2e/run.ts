@@ -14,7 +14,7 @@
  * - `E2E_VM_CPUS` (default 2), `E2E_QEMU_CPU` (default max): the guest's CPUs and CPU model.
  */
 import { randomUUID } from 'crypto';
-import { accessSync, constants, existsSync, mkdtempSync, promises as fs, readFileSync } from 'fs';
+import { accessSync, constants, existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
 import { renderCloudInit } from '../lib/cloud-init';
@@ -155,6 +155,7 @@ async function main(): Promise<number> {
   let vm: Vm | undefined;
   let scratch: string | undefined;
   let failure: string | undefined;
+  let lock: string | undefined;
 
   const cleanup = () => vm?.kill();
   process.on('exit', cleanup);
@@ -169,6 +170,8 @@ async function main(): Promise<number> {
     log(`FAIL - the run took longer than E2E_TIMEOUT_SEC=${TIMEOUT_SEC}; abandoning it`);
     if (vm) log(`serial console (last 60 lines):\n${vm.consoleTail(60)}`);
     cleanup();
+    if (lock) rmSync(lock, { force: true });
+    if (scratch) log(`scratch directory kept: ${scratch}`);
     log(`${checks.passed} passed, ${checks.failed + 1} failed`);
     process.exit(1);
   }, TIMEOUT_SEC * 1000);
@@ -187,7 +190,6 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  let lock: string | undefined;
   try {
     await fs.mkdir(CACHE_DIR, { recursive: true });
     lock = await takeLock(join(CACHE_DIR, 'lock'));
@@ -243,7 +245,7 @@ async function main(): Promise<number> {
     failure = e instanceof Error ? e.message : String(e);
   } finally {
     clearTimeout(deadline);
-    vm?.kill();
+    await vm?.stop();
     if (lock) await fs.rm(lock, { force: true });
   }
 

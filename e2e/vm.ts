@@ -70,7 +70,11 @@ export class Vm {
       // entropy for host keys and python at boot, without waiting on the guest's own pool.
       '-device', 'virtio-rng-pci',
     ];
-    const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv (util-linux) makes the kernel kill qemu when the harness dies, even by SIGKILL,
+    // where no exit handler of ours runs.
+    const child = existsSync('/usr/bin/setpriv')
+      ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const vm = new Vm(child, port, consoleLog);
     let output = '';
     child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
@@ -100,6 +104,14 @@ export class Vm {
   /** Stops the guest at once; the disk is a snapshot, so there is nothing to shut down cleanly. */
   kill(): void {
     if (!this.exitInfo && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+
+  /** Kills the guest and waits (briefly) until qemu is reaped, so no zombie outlives the run. */
+  async stop(): Promise<void> {
+    if (this.exitInfo) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.kill();
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
   }
 
   consoleText(): string {
