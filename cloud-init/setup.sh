@@ -26,7 +26,10 @@ install -m 0644 -o root -g root "$tmp" "$keyring"
 rm -f "$tmp"
 echo "deb [signed-by=$keyring] $repository_url $suite $component" > /etc/apt/sources.list.d/cloudflared.list
 log "installing cloudflared"
-apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=5 update
+# refresh only this source: an unreachable unrelated source must not stop the install.
+apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=5 \
+  -o Dir::Etc::sourcelist=sources.list.d/cloudflared.list -o Dir::Etc::sourceparts=- \
+  -o APT::Get::List-Cleanup=0 update
 apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends cloudflared
 
 chmod 0700 /etc/cloudflared-access
