@@ -14,7 +14,7 @@ import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import {
-  checkTimeout, defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
+  defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers } from './users';
@@ -186,19 +186,10 @@ export class AccessDropletFleet extends Construct {
     const rules = resolvePolicyRules(commonUsers.map((u) => u.email), props);
     warnAbout(this, rules);
     const admitted = rules.include.filter((r) => r.kind === 'email').map((r) => String(r.toProvider().email.email).toLowerCase());
-    const region = props.region ?? 'nyc3';
-    const size = props.size ?? 's-1vcpu-1gb';
-    const image = props.image ?? 'ubuntu-24-04-x64';
-    validateSlug('region', region);
-    validateSlug('size', size);
-    validateSlug('image', image);
-    (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
+    const settings = resolveDropletOptions(props);
 
     const planned = planHosts(props);
-    if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {
-      throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
-    }
-    const timeoutSec = props.waitForReady === true ? checkTimeout(props.waitForReadyTimeoutSec) : undefined;
+    const timeoutSec = settings.readinessTimeoutSec;
     const readinessScript = timeoutSec === undefined ? undefined : defineReadinessScript(this);
     if (planned.length > TUNNELS_PER_ACCOUNT) {
       Annotations.of(this).addWarning(
@@ -252,11 +243,10 @@ export class AccessDropletFleet extends Construct {
         const droplet = defineDroplet(hostScope, 'Droplet', {
           hostname: host.hostname,
           settings: {
-            ...props,
-            region: spec.region ?? region,
-            size: spec.size ?? size,
-            image: spec.image ?? image,
-            monitoring: props.monitoring ?? true,
+            ...settings,
+            region: spec.region ?? settings.region,
+            size: spec.size ?? settings.size,
+            image: spec.image ?? settings.image,
             tags: [this.tag.name, ...(props.tags ?? []), ...(spec.tags ?? [])],
           },
           users: [...props.users, ...(spec.users ?? [])],

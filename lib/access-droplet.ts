@@ -16,11 +16,11 @@ import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './acces
 import { AccessRule } from './access-rule';
 import { CertificatePrincipals } from './cloud-init';
 import {
-  checkTimeout, defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules,
+  defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
 } from './internal/parts';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers, UnixNameStyle } from './users';
-import { validateHostname, validateId, validateSlug, validateTag } from './validation';
+import { validateHostname, validateId } from './validation';
 
 /** How people reach an {@link AccessDroplet}. */
 export enum AccessMode {
@@ -231,13 +231,7 @@ export class AccessDroplet extends Construct {
     if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
     const users = resolveUsers(props.users, 'users', props);
-    const region = props.region ?? 'nyc3';
-    const size = props.size ?? 's-1vcpu-1gb';
-    const image = props.image ?? 'ubuntu-24-04-x64';
-    validateSlug('region', region);
-    validateSlug('size', size);
-    validateSlug('image', image);
-    (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
+    const settings = resolveDropletOptions(props);
     const name = props.name ?? nameFromHostname(props.hostname, id);
     if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
       throw new Error(`name ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "-" or "_"`);
@@ -297,7 +291,7 @@ export class AccessDroplet extends Construct {
     // droplet and its zero-ingress firewall.
     this.droplet = defineDroplet(this, 'Droplet', {
       hostname: props.hostname,
-      settings: { ...props, region, size, image, monitoring: props.monitoring ?? true },
+      settings,
       users: props.users,
       naming: props,
       certificatePrincipals: infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART,
@@ -351,17 +345,15 @@ export class AccessDroplet extends Construct {
     if (application === undefined) throw new Error('internal: no Access application was defined');
     this.accessApplication = application;
 
-    if (props.waitForReady === true) {
+    if (settings.readinessTimeoutSec !== undefined) {
       this.readinessWait = defineReadinessWait(this, {
         accountId: props.accountId,
         tunnelId: this.tunnel.id,
         dropletId: this.droplet.id,
         hostname: props.hostname,
-        timeoutSec: checkTimeout(props.waitForReadyTimeoutSec),
+        timeoutSec: settings.readinessTimeoutSec,
         dependsOn: [this.droplet, this.tunnelConfig, this.firewall, ...(this.dnsRecord ? [this.dnsRecord] : []), ...(this.tunnelRoute ? [this.tunnelRoute] : [])],
       });
-    } else if (props.waitForReadyTimeoutSec !== undefined) {
-      throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
     }
 
     this.dropletId = this.droplet.id;

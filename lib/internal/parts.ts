@@ -12,10 +12,11 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { ResolvedPolicyRules } from '../access-policy-rules';
+import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
 import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
+import { validateSlug, validateTag } from '../validation';
 
 /** the settings every droplet of ours shares, after defaults. */
 export interface DropletSettings {
@@ -219,8 +220,33 @@ export function defineReadinessScript(scope: Construct): TerraformAsset {
   });
 }
 
+/**
+ * The shared droplet options with their defaults, checked: slugs, tags, and the readiness
+ * timeout (undefined when `waitForReady` is off).
+ */
+export function resolveDropletOptions(props: DropletOptions): DropletSettings & { readinessTimeoutSec?: number } {
+  const region = props.region ?? 'nyc3';
+  const size = props.size ?? 's-1vcpu-1gb';
+  const image = props.image ?? 'ubuntu-24-04-x64';
+  validateSlug('region', region);
+  validateSlug('size', size);
+  validateSlug('image', image);
+  (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
+  if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {
+    throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
+  }
+  return {
+    ...props,
+    region,
+    size,
+    image,
+    monitoring: props.monitoring ?? true,
+    readinessTimeoutSec: props.waitForReady === true ? checkTimeout(props.waitForReadyTimeoutSec) : undefined,
+  };
+}
+
 /** the readiness timeout, checked: whole seconds from 10 to 7200. */
-export function checkTimeout(value: number | undefined, field = 'waitForReadyTimeoutSec'): number {
+function checkTimeout(value: number | undefined, field = 'waitForReadyTimeoutSec'): number {
   const v = value ?? 600;
   if (!Number.isInteger(v) || v < 10 || v > 7200) {
     throw new Error(`${field} ${JSON.stringify(value)} must be whole seconds from 10 to 7200`);
