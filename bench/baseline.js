@@ -1,0 +1,284 @@
+// bench child (b): the hand-written baseline. It defines the same resources as
+// `AccessDropletFleet` with `count: N` (same types and counts, same attribute values, same
+// construct paths so the two cdk.tf.json files can be compared byte for byte), using only the raw
+// provider classes imported by deep path, and writes user_data as a plain template literal. It
+// reads attributes where it uses them (`tunnel.id` three times per host, `tag.name` per droplet),
+// as hand-written cdktf code usually does; it does no validation.
+// usage: node bench/baseline.js <N> <outdir>; prints one JSON line with phase timings and maxRSS.
+'use strict';
+const t0 = performance.now();
+const { App, Fn, TerraformOutput, TerraformStack } = require('cdktf');
+const { Construct } = require('constructs');
+const { CloudflareProvider } = require('@cdktf/provider-cloudflare/lib/provider');
+const { DataCloudflareZeroTrustTunnelCloudflaredToken } = require('@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token');
+const { DnsRecord } = require('@cdktf/provider-cloudflare/lib/dns-record');
+const { ZeroTrustAccessApplication } = require('@cdktf/provider-cloudflare/lib/zero-trust-access-application');
+const { ZeroTrustAccessPolicy } = require('@cdktf/provider-cloudflare/lib/zero-trust-access-policy');
+const { ZeroTrustAccessShortLivedCertificate } = require('@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate');
+const { ZeroTrustTunnelCloudflared } = require('@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared');
+const { ZeroTrustTunnelCloudflaredConfigA } = require('@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config');
+const { DigitaloceanProvider } = require('@cdktf/provider-digitalocean/lib/provider');
+const { Droplet } = require('@cdktf/provider-digitalocean/lib/droplet');
+const { Firewall } = require('@cdktf/provider-digitalocean/lib/firewall');
+const { Tag } = require('@cdktf/provider-digitalocean/lib/tag');
+const tRequire = performance.now();
+
+const n = Number(process.argv[2]);
+const outdir = process.argv[3];
+if (!Number.isInteger(n) || n < 1 || !outdir) {
+  throw new Error('usage: node bench/baseline.js <N> <outdir>');
+}
+
+const accountId = '0123456789abcdef0123456789abcdef';
+const zoneId = 'fedcba9876543210fedcba9876543210';
+const everywhere = ['0.0.0.0/0', '::/0'];
+
+function userData(caPublicKey, tunnelToken) {
+  return `#cloud-config
+# Rendered by cdktf-access-droplet. cloud-init applies it once, at the droplet's first boot;
+# DigitalOcean cannot change user_data afterwards (a change replaces the droplet).
+ssh_pwauth: false
+users:
+  - name: srhea
+    gecos: "srhea@cloudflare.com"
+    shell: /bin/bash
+    lock_passwd: true
+  - name: jdoe
+    gecos: "jane.doe@example.com"
+    shell: /bin/bash
+    lock_passwd: true
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+write_files:
+  - path: /etc/ssh/ca.pub
+    owner: root:root
+    permissions: "0644"
+    content: ${Fn.jsonencode(`${caPublicKey}\n`)}
+  - path: /etc/ssh/sshd_config.d/10-cloudflare-access.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+      # Written by cdktf-access-droplet. sshd keeps the FIRST value it reads for each keyword and
+      # includes sshd_config.d/*.conf in name order, so this file sorts before 50-cloud-init.conf.
+      PubkeyAuthentication yes
+      TrustedUserCAKeys /etc/ssh/ca.pub
+      # Cloudflare Access signs certificates for the email's local part; this maps each Unix user to
+      # the principals it accepts, so a certificate opens only the account it was issued for.
+      AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u
+      # Only Access certificates open accounts: a key added to ~/.ssh/authorized_keys would outlive
+      # every short-lived certificate and the Access policy's say over who gets in.
+      AuthorizedKeysFile none
+      PasswordAuthentication no
+      KbdInteractiveAuthentication no
+      PermitRootLogin no
+  - path: /etc/ssh/auth_principals/srhea
+    owner: root:root
+    permissions: "0644"
+    content: "srhea\\n"
+  - path: /etc/ssh/auth_principals/jdoe
+    owner: root:root
+    permissions: "0644"
+    content: "jane.doe\\n"
+  - path: /etc/cloudflared-access/tunnel.env
+    owner: root:root
+    permissions: "0600"
+    content: ${Fn.jsonencode(`TUNNEL_TOKEN=${tunnelToken}\n`)}
+  - path: /etc/systemd/system/cloudflared-access.service
+    owner: root:root
+    permissions: "0644"
+    content: |
+      [Unit]
+      Description=Cloudflare Tunnel to this host's SSH server (cdktf-access-droplet)
+      Documentation=https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/
+      After=network-online.target
+      Wants=network-online.target
+
+      [Service]
+      Type=notify
+      # The tunnel token comes from a root-only file, never from the command line: /proc/PID/cmdline
+      # is readable by every local user, /proc/PID/environ only by the service's own user.
+      EnvironmentFile=/etc/cloudflared-access/tunnel.env
+      ExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run
+      Restart=on-failure
+      RestartSec=5s
+      TimeoutStartSec=0
+      DynamicUser=yes
+      NoNewPrivileges=yes
+      ProtectSystem=strict
+      ProtectHome=yes
+      PrivateTmp=yes
+      ProtectKernelTunables=yes
+      ProtectKernelModules=yes
+      ProtectControlGroups=yes
+      ProtectKernelLogs=yes
+      ProtectClock=yes
+      LockPersonality=yes
+      RestrictNamespaces=yes
+      RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+      # the tunnel needs no capability; without CAP_NET_RAW cloudflared only skips its ICMP proxy.
+      CapabilityBoundingSet=
+
+      [Install]
+      WantedBy=multi-user.target
+  - path: /usr/local/lib/cdktf-access-droplet/setup
+    owner: root:root
+    permissions: "0755"
+    content: |
+      #!/bin/sh
+      # Written by cdktf-access-droplet; cloud-init runs it once, at first boot, from runcmd.
+      # Usage: setup KEY_URL REPOSITORY_URL SUITE COMPONENT
+      # It stops at the first failing step, so \`cloud-init status\` reports error instead of done.
+      set -eu
+      key_url=$1
+      repository_url=$2
+      suite=$3
+      component=$4
+      export DEBIAN_FRONTEND=noninteractive
+      log() { echo "cdktf-access-droplet: $*"; }
+
+      # sshd first: the Access settings are live before the tunnel can bring anyone to port 22.
+      log "restarting ssh with the Access drop-in"
+      systemctl restart ssh
+
+      # cloudflared from its signed apt repository (Cloudflare's, or a mirror given in the props).
+      log "adding the cloudflared apt repository $repository_url ($suite $component)"
+      tmp=$(mktemp)
+      curl --fail --silent --show-error --location --retry 10 --retry-delay 3 --retry-all-errors \\
+        --output "$tmp" "$key_url"
+      keyring=/usr/share/keyrings/cloudflared-archive-keyring
+      # apt reads an ASCII-armoured key only from a .asc file and a binary one only from .gpg.
+      if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$tmp"; then keyring=$keyring.asc; else keyring=$keyring.gpg; fi
+      install -m 0644 -o root -g root "$tmp" "$keyring"
+      rm -f "$tmp"
+      echo "deb [signed-by=$keyring] $repository_url $suite $component" > /etc/apt/sources.list.d/cloudflared.list
+      log "installing cloudflared"
+      # refresh only this source: an unreachable unrelated source must not stop the install.
+      apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=5 \\
+        -o Dir::Etc::sourcelist=sources.list.d/cloudflared.list -o Dir::Etc::sourceparts=- \\
+        -o APT::Get::List-Cleanup=0 update
+      apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends cloudflared
+
+      chmod 0700 /etc/cloudflared-access
+      log "starting cloudflared-access.service"
+      systemctl daemon-reload
+      # --no-block: the unit is ready only once the tunnel connects, which must not hold up first boot.
+      systemctl enable --now --no-block cloudflared-access.service
+      log "done"
+runcmd:
+  - ["/usr/local/lib/cdktf-access-droplet/setup","https://pkg.cloudflare.com/cloudflare-main.gpg","https://pkg.cloudflare.com/cloudflared","any","main"]
+`;
+}
+
+function sshConfig(hostname) {
+  return `Match host ${hostname} exec "cloudflared access ssh-gen --hostname %h"
+  ProxyCommand cloudflared access ssh --hostname %h
+  IdentityFile ~/.cloudflared/%h-cf_key
+  CertificateFile ~/.cloudflared/%h-cf_key-cert.pub
+`;
+}
+
+const app = new App({ outdir });
+const stack = new TerraformStack(app, 'bench');
+new CloudflareProvider(stack, 'cloudflare', {});
+new DigitaloceanProvider(stack, 'digitalocean', {});
+
+const fleet = new Construct(stack, 'Fleet');
+const access = new Construct(fleet, 'Access');
+const policy = new ZeroTrustAccessPolicy(access, 'AccessPolicy', {
+  accountId,
+  name: 'web allow',
+  decision: 'allow',
+  include: [
+    { email: { email: 'srhea@cloudflare.com' } },
+    { email: { email: 'jane.doe@example.com' } },
+  ],
+});
+const tag = new Tag(fleet, 'Tag', { name: 'access-fleet-web' });
+new Firewall(fleet, 'Firewall', {
+  name: 'web-fw',
+  tags: [tag.name],
+  outboundRule: [
+    { protocol: 'tcp', portRange: 'all', destinationAddresses: everywhere },
+    { protocol: 'udp', portRange: 'all', destinationAddresses: everywhere },
+    { protocol: 'icmp', destinationAddresses: everywhere },
+  ],
+});
+
+const hostsScope = new Construct(fleet, 'Hosts');
+const hostnames = [];
+for (let start = 1; start <= n; start += 5) {
+  const number = (start - 1) / 5 + 1;
+  const group = [];
+  for (let i = start; i < start + 5 && i <= n; i++) group.push(`web-${i}.widgetcorp.tech`);
+  const appScope = new Construct(access, `App${number}`);
+  const application = new ZeroTrustAccessApplication(appScope, 'AccessApp', {
+    accountId,
+    name: `web-${number}`,
+    type: 'self_hosted',
+    domain: group[0],
+    destinations: group.map((uri) => ({ type: 'public', uri })),
+    policies: [{ id: policy.id, precedence: 1 }],
+  });
+  const certificate = new ZeroTrustAccessShortLivedCertificate(appScope, 'ShortLivedCertificate', {
+    accountId,
+    appId: application.id,
+  });
+
+  for (const hostname of group) {
+    hostnames.push(hostname);
+    const hostId = hostname.replace(/\./g, '-');
+    const hostScope = new Construct(hostsScope, hostId);
+    const tunnelScope = new Construct(hostScope, 'Tunnel');
+    const tunnel = new ZeroTrustTunnelCloudflared(tunnelScope, 'Tunnel', {
+      accountId,
+      name: hostId,
+      configSrc: 'cloudflare',
+    });
+    new ZeroTrustTunnelCloudflaredConfigA(tunnelScope, 'Config', {
+      accountId,
+      tunnelId: tunnel.id,
+      config: {
+        ingress: [
+          { hostname, service: 'ssh://localhost:22' },
+          { service: 'http_status:404' },
+        ],
+      },
+    });
+    const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(tunnelScope, 'Token', {
+      accountId,
+      tunnelId: tunnel.id,
+    });
+    new DnsRecord(tunnelScope, 'DnsRecord', {
+      zoneId,
+      name: hostname,
+      type: 'CNAME',
+      content: `${tunnel.id}.cfargotunnel.com`,
+      proxied: true,
+      ttl: 1,
+      comment: `Cloudflare Tunnel for ${hostId} (cdktf-access-droplet)`,
+    });
+    new Droplet(hostScope, 'Droplet', {
+      name: hostname,
+      image: 'ubuntu-24-04-x64',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      monitoring: true,
+      tags: [tag.name],
+      userData: userData(certificate.publicKey, token.token),
+    });
+  }
+}
+new TerraformOutput(fleet, 'Hostnames', { value: hostnames, description: 'The hostnames to SSH to through Cloudflare Access' });
+new TerraformOutput(fleet, 'SshConfig', { value: hostnames.map(sshConfig).join('\n'), description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' });
+const tConstruct = performance.now();
+app.synth();
+const tSynth = performance.now();
+
+process.stdout.write(JSON.stringify({
+  kind: 'baseline',
+  n,
+  requireMs: tRequire - t0,
+  constructMs: tConstruct - tRequire,
+  synthMs: tSynth - tConstruct,
+  maxRssKb: process.resourceUsage().maxRSS,
+  cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
+}) + '\n');

@@ -1,0 +1,54 @@
+// bench child (a): synthesizes N hosts with the built library, in a fresh node process.
+// usage: node bench/fleet.js <N> <outdir>; prints one JSON line with phase timings and maxRSS.
+'use strict';
+const t0 = performance.now();
+const { createRequire } = require('module');
+const path = require('path');
+
+const n = Number(process.argv[2]);
+const outdir = process.argv[3];
+if (!Number.isInteger(n) || n < 1 || !outdir) {
+  throw new Error('usage: node bench/fleet.js <N> <outdir>');
+}
+
+// resolve the package by name, as a consumer would: through the symlink run.js puts in
+// bench/out/node_modules (falls back to the repo root when run by hand).
+const linkRoot = process.env.BENCH_PKG_ROOT || path.join(__dirname, 'out');
+let pkg;
+try {
+  pkg = createRequire(path.join(linkRoot, 'resolve.js'))('cdktf-access-droplet');
+} catch (e) {
+  if (e.code !== 'MODULE_NOT_FOUND') throw e;
+  pkg = require('..');
+}
+const { App, TerraformStack } = require('cdktf');
+const { CloudflareProvider } = require('@cdktf/provider-cloudflare/lib/provider');
+const { DigitaloceanProvider } = require('@cdktf/provider-digitalocean/lib/provider');
+const tRequire = performance.now();
+
+const app = new App({ outdir });
+const stack = new TerraformStack(app, 'bench');
+new CloudflareProvider(stack, 'cloudflare', {});
+new DigitaloceanProvider(stack, 'digitalocean', {});
+new pkg.AccessDropletFleet(stack, 'Fleet', {
+  accountId: '0123456789abcdef0123456789abcdef',
+  zoneId: 'fedcba9876543210fedcba9876543210',
+  zoneName: 'widgetcorp.tech',
+  name: 'web',
+  users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }],
+  count: n,
+  hostnamePattern: 'web-{index}.widgetcorp.tech',
+});
+const tConstruct = performance.now();
+app.synth();
+const tSynth = performance.now();
+
+process.stdout.write(JSON.stringify({
+  kind: 'library',
+  n,
+  requireMs: tRequire - t0,
+  constructMs: tConstruct - tRequire,
+  synthMs: tSynth - tConstruct,
+  maxRssKb: process.resourceUsage().maxRSS,
+  cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
+}) + '\n');
