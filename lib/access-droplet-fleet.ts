@@ -201,9 +201,13 @@ export class AccessDropletFleet extends Construct {
     this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${props.name} allow`, rules);
 
     this.tag = new Tag(this, 'Tag', { name: `access-fleet-${props.name}` });
+    // read these attributes once, outside the loops: every read creates a new token, each with a
+    // captured stack trace, and a fleet would otherwise make one per host.
+    const tagName = this.tag.name;
+    const policyId = this.accessPolicy.id;
     this.firewall = new Firewall(this, 'Firewall', {
       name: `${props.name}-fw`,
-      tags: [this.tag.name],
+      tags: [tagName],
       outboundRule: openEgressRules(),
     });
 
@@ -217,7 +221,7 @@ export class AccessDropletFleet extends Construct {
       // extra users of a host pass Access for the hosts of its application only.
       const extraEmails = unique(group.flatMap((h) => (h.spec.users ?? []).map((u) => (typeof u === 'string' ? u : u.email))))
         .filter((e) => !admitted.includes(e.toLowerCase()));
-      const policyIds = [this.accessPolicy.id];
+      const policyIds = [policyId];
       if (extraEmails.length > 0) {
         const hostUsers = { include: extraEmails.map((e) => AccessRule.email(e)), require: rules.require, exclude: rules.exclude, warnings: [] };
         policyIds.push(defineAccessPolicy(appScope, 'HostUsersPolicy', props.accountId, `${props.name}-${number} host users`, hostUsers).id);
@@ -230,6 +234,7 @@ export class AccessDropletFleet extends Construct {
         sessionDuration: props.accessSessionDuration,
       });
       this.accessApplications.push(app.application);
+      const caPublicKey = app.certificate.publicKey;
 
       for (const host of group) {
         const hostId = nameFromHostname(host.hostname, `Host${host.index + 1}`);
@@ -237,7 +242,7 @@ export class AccessDropletFleet extends Construct {
         const tunnel = defineTunnel(new Construct(hostScope, 'Tunnel'), {
           accountId: props.accountId, hostname: host.hostname, name: hostId,
         });
-        const tunnelId = tunnel.tunnel.id;
+        const tunnelId = tunnel.tunnelId;
         const dnsRecord = defineDnsRecord(tunnel.scope, { zoneId: props.zoneId, hostname: host.hostname, name: hostId, tunnelId });
         const spec = host.spec;
         const droplet = defineDroplet(hostScope, 'Droplet', {
@@ -247,10 +252,10 @@ export class AccessDropletFleet extends Construct {
             region: spec.region ?? settings.region,
             size: spec.size ?? settings.size,
             image: spec.image ?? settings.image,
-            tags: [this.tag.name, ...(props.tags ?? []), ...(spec.tags ?? [])],
+            tags: [tagName, ...(props.tags ?? []), ...(spec.tags ?? [])],
           },
           users: [...props.users, ...(spec.users ?? [])],
-          caPublicKey: app.certificate.publicKey,
+          caPublicKey,
           tunnelToken: tunnel.token.token,
         });
         const readinessWait = timeoutSec === undefined ? undefined : defineReadinessWait(hostScope, {

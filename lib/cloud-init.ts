@@ -94,7 +94,8 @@ export interface CloudInitOptions {
   readonly cloudflaredAptKeyUrl?: string;
 }
 
-// static fragments are read once per process, on first use.
+// static fragments are read once per process, on first use, and kept already indented for
+// their YAML block scalars, so a fleet does not redo the same indenting for every host.
 let fragments: { template: string; sshd: string; unit: string; setup: string } | undefined;
 function loadFragments() {
   if (!fragments) {
@@ -102,9 +103,9 @@ function loadFragments() {
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
     fragments = {
       template: read('cloud-config.yaml'),
-      sshd: read('sshd-access.conf'),
-      unit: read('cloudflared-access.service'),
-      setup: read('setup.sh'),
+      sshd: indent(read('sshd-access.conf'), 6),
+      unit: indent(read('cloudflared-access.service'), 6),
+      setup: indent(read('setup.sh'), 6),
     };
   }
   return fragments;
@@ -227,11 +228,11 @@ export function renderCloudInit(options: CloudInitOptions): string {
     users: users.map(userEntry).join('\n'),
     caPublicKey: quoted(`${options.caPublicKey}\n`),
     sshdDropInName: SSHD_DROP_IN_NAME,
-    sshdDropIn: indent(f.sshd, 6),
+    sshdDropIn: f.sshd,
     principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
-    cloudflaredUnit: indent(f.unit, 6),
-    setupScript: indent(f.setup, 6),
+    cloudflaredUnit: f.unit,
+    setupScript: f.setup,
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {

@@ -113,7 +113,7 @@ export function defineTunnel(
     accountId: opts.accountId,
     tunnelId,
   });
-  return { scope, tunnel, config, token };
+  return { scope, tunnel, tunnelId, config, token };
 }
 
 /** the proxied CNAME from a public hostname to its tunnel (ttl 1: required when proxied). */
