@@ -253,10 +253,33 @@ export class AccessDroplet extends Construct {
 
     const access = new Construct(this, 'Access');
     let caPublicKey: string;
-    let application: ZeroTrustAccessApplication | undefined;
+    let application: ZeroTrustAccessApplication;
     if (infrastructure) {
       checkInfrastructureProps(props);
       caPublicKey = props.infrastructureCaPublicKey as string;
+      // the application finds the droplet through its target (below) by hostname.
+      const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
+      warnAbout(this, rules);
+      application = new ZeroTrustAccessApplication(access, 'AccessApp', {
+        accountId: props.accountId,
+        name: appOptions.name ?? name,
+        type: 'infrastructure',
+        targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [props.hostname] } }],
+        // one policy per person, allowing only their own account: a shared list of usernames
+        // would let anyone admitted ask for a certificate for anyone else's account.
+        policies: users.map((u, i) => ({
+          name: `${name} ${u.unixName}`,
+          decision: 'allow',
+          precedence: i + 1,
+          include: [AccessRule.email(u.email).toProvider()],
+          require: providerRules(rules.require),
+          exclude: providerRules(rules.exclude),
+          connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
+        })),
+        allowedIdps: appOptions.allowedIdps,
+        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+        tags: appOptions.tags,
+      });
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
@@ -318,31 +341,7 @@ export class AccessDroplet extends Construct {
         hostname: props.hostname,
         ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: props.virtualNetworkId } },
       });
-      const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
-      warnAbout(this, rules);
-      if (application !== undefined) throw new Error('internal: application defined twice');
-      application = new ZeroTrustAccessApplication(access, 'AccessApp', {
-        accountId: props.accountId,
-        name: appOptions.name ?? name,
-        type: 'infrastructure',
-        targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [props.hostname] } }],
-        // one policy per person, allowing only their own account: a shared list of usernames
-        // would let anyone admitted ask for a certificate for anyone else's account.
-        policies: users.map((u, i) => ({
-          name: `${name} ${u.unixName}`,
-          decision: 'allow',
-          precedence: i + 1,
-          include: [AccessRule.email(u.email).toProvider()],
-          require: providerRules(rules.require),
-          exclude: providerRules(rules.exclude),
-          connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
-        })),
-        allowedIdps: appOptions.allowedIdps,
-        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-        tags: appOptions.tags,
-      });
     }
-    if (application === undefined) throw new Error('internal: no Access application was defined');
     this.accessApplication = application;
 
     if (settings.readinessTimeoutSec !== undefined) {
