@@ -1,7 +1,7 @@
 import { Testing, TerraformStack } from 'cdktf';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
-import { AccessDropletFleet, AccessDropletFleetProps } from '../lib';
+import { AccessDropletFleet, AccessDropletFleetProps, UnixNameStyle } from '../lib';
 import { resourcesOf } from './fixtures';
 
 const base: AccessDropletFleetProps = {
@@ -152,4 +152,12 @@ test('waitForReady adds one poller per host, each after its own droplet and tunn
   expect(waits[0].provisioner[0]['local-exec'].environment.WAIT_TIMEOUT_SEC).toBe('600');
   // one copy of the poller serves every host.
   expect(new Set(waits.map((w) => w.provisioner[0]['local-exec'].command)).size).toBe(1);
+});
+
+test('maps identities the same way on every host (unixNames, unixNameStyle)', () => {
+  const out = synth({ count: 2, users: ['Jane.Doe+ops@example.com', 'ann@example.com'], unixNames: { 'ann@example.com': 'ann_ops' }, unixNameStyle: UnixNameStyle.NORMALIZED });
+  for (const d of resourcesOf(out, 'digitalocean_droplet')) {
+    expect(d.user_data).toContain('name: jane_doe');
+    expect(d.user_data).toContain('name: ann_ops');
+  }
 });

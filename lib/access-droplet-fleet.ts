@@ -17,7 +17,7 @@ import {
   defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
-import { AccessUserInput, resolveUsers } from './users';
+import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
 
 const ACCESS_DOMAINS_PER_APPLICATION = 5;
@@ -72,7 +72,7 @@ export interface FleetHost {
  * Properties of an {@link AccessDropletFleet}. Give either `hosts`, or `count` with
  * `hostnamePattern`.
  */
-export interface AccessDropletFleetProps extends AccessPolicyOptions, DropletOptions {
+export interface AccessDropletFleetProps extends AccessPolicyOptions, DropletOptions, UnixNaming {
   /** The Cloudflare account that owns the tunnels and Access applications. */
   readonly accountId: string;
 
@@ -182,7 +182,7 @@ export class AccessDropletFleet extends Construct {
     if (typeof props.name !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(props.name)) {
       throw new Error(`name ${JSON.stringify(props.name)} must be 1-63 lower-case letters, digits or "-" (it names the fleet tag and firewall)`);
     }
-    const commonUsers = resolveUsers(props.users);
+    const commonUsers = resolveUsers(props.users, 'users', props);
     const rules = resolvePolicyRules(commonUsers.map((u) => u.email), props);
     warnAbout(this, rules);
     const admitted = rules.include.filter((r) => r.kind === 'email').map((r) => String(r.toProvider().email.email).toLowerCase());
@@ -255,6 +255,7 @@ export class AccessDropletFleet extends Construct {
             tags: [tagName, ...(props.tags ?? []), ...(spec.tags ?? [])],
           },
           users: [...props.users, ...(spec.users ?? [])],
+          naming: props,
           caPublicKey,
           tunnelToken: tunnel.token.token,
         });
@@ -336,7 +337,7 @@ function planHosts(props: AccessDropletFleetProps): PlannedHost[] {
     (spec.tags ?? []).forEach((t, j) => validateTag(`hosts[${i}].tags[${j}]`, t));
     if (spec.users !== undefined) {
       // the common users and this host's own, together, must still map to distinct accounts.
-      resolveUsers([...props.users, ...spec.users], `hosts[${i}] (${hostname}) users`);
+      resolveUsers([...props.users, ...spec.users], `hosts[${i}] (${hostname}) users`, props);
     }
     return { index: i, hostname, spec };
   });

@@ -19,7 +19,7 @@ import {
   defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
 } from './internal/parts';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
-import { AccessUserInput, resolveUsers, UnixNameStyle } from './users';
+import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
 
 /** How people reach an {@link AccessDroplet}. */
@@ -33,7 +33,7 @@ export enum AccessMode {
 /**
  * Properties of an {@link AccessDroplet}.
  */
-export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions {
+export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions, UnixNaming {
   /**
    * The Cloudflare account that owns the tunnel and the Access application.
    *
@@ -104,22 +104,6 @@ export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions 
    * @default false
    */
   readonly accessAutoRedirectToIdentity?: boolean;
-
-  /**
-   * Unix names by email (case-insensitive), for people whose local part is not a Unix name
-   * (e.g. `{ "Jane.Doe+ops@example.com": "jdoe" }`). A user's own `unixName` wins.
-   *
-   * @default - none
-   */
-  readonly unixNames?: { [email: string]: string };
-
-  /**
-   * How a Unix name is derived from an email without `unixName` or `unixNames` entry.
-   * Two people mapped to one name are reported as an error.
-   *
-   * @default UnixNameStyle.LOCAL_PART
-   */
-  readonly unixNameStyle?: UnixNameStyle;
 
   /**
    * How people reach the droplet.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
-import { AccessUserInput, resolveUsers, ResolvedUser, UnixNameStyle } from './users';
+import { AccessUserInput, resolveUsers, ResolvedUser, UnixNaming } from './users';
 
 /** Which name the SSH certificates that open an account carry as principal. */
 export enum CertificatePrincipals {
@@ -23,7 +23,7 @@ const USER_DATA_LIMIT_BYTES = 64 * 1024;
 const SSHD_DROP_IN_NAME = '10-cloudflare-access.conf';
 
 /** What {@link renderCloudInit} needs. */
-export interface CloudInitOptions {
+export interface CloudInitOptions extends UnixNaming {
   /**
    * The Access short-lived certificate CA's public key, written to `/etc/ssh/ca.pub`.
    *
@@ -42,20 +42,6 @@ export interface CloudInitOptions {
 
   /** The people who may log in; one Unix account each. */
   readonly users: AccessUserInput[];
-
-  /**
-   * Unix names by email (case-insensitive), for people whose local part is not a Unix name.
-   *
-   * @default - none
-   */
-  readonly unixNames?: { [email: string]: string };
-
-  /**
-   * How Unix names are derived from emails without `unixName` or a `unixNames` entry.
-   *
-   * @default UnixNameStyle.LOCAL_PART
-   */
-  readonly unixNameStyle?: UnixNameStyle;
 
   /**
    * Which principal a certificate must carry to open an account.

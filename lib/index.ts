@@ -7,4 +7,4 @@ export { AccessRule } from './access-rule';
 export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
 export { SshConfig } from './ssh-config';
 export { StateBackend } from './state-backend';
-export { AccessUser, AccessUserInput, UnixNameStyle } from './users';
+export { AccessUser, AccessUserInput, UnixNameStyle, UnixNaming } from './users';

@@ -54,17 +54,19 @@ export enum UnixNameStyle {
   NORMALIZED = 'normalized',
 }
 
-/** How emails map to Unix names. */
+/** How emails map to Unix names: shared by AccessDroplet, AccessDropletFleet and the renderer. */
 export interface UnixNaming {
   /**
-   * Unix names by email (case-insensitive), for people whose local part is not a Unix name.
+   * Unix names by email (case-insensitive), for people whose local part is not a Unix name
+   * (e.g. `{ "Jane.Doe+ops@example.com": "jdoe" }`). A user's own `unixName` wins.
    *
    * @default - none
    */
   readonly unixNames?: { [email: string]: string };
 
   /**
-   * How a Unix name is derived from an email that has no `unixName` and no `unixNames` entry.
+   * How a Unix name is derived from an email without `unixName` or `unixNames` entry.
+   * Two people mapped to one name are reported as an error.
    *
    * @default UnixNameStyle.LOCAL_PART
    */
