@@ -286,3 +286,14 @@ describe('AccessDroplet waitForReady', () => {
     expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
   });
 });
+
+describe('AccessDroplet metadata guard', () => {
+  test('is in the droplet cloud-config by default and can be turned off', () => {
+    const on = resourcesOf(synth(), 'digitalocean_droplet')[0].user_data as string;
+    const off = resourcesOf(synth({ restrictMetadataService: false }), 'digitalocean_droplet')[0].user_data as string;
+    expect(on).toContain('path: /etc/systemd/system/cdktf-metadata-guard.service');
+    expect(on).toContain('ip daddr 169.254.169.254 meta skuid >= 1000 reject');
+    expect(off).not.toContain('cdktf-metadata-guard.service\n    owner');
+    expect(off).not.toContain('metadata-guard\n    owner');
+  });
+});

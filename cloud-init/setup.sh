@@ -10,7 +10,14 @@ component=$4
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "cdktf-access-droplet: $*"; }
 
-# sshd first: the Access settings are live before the tunnel can bring anyone to port 22.
+# the metadata guard first, when the cloud-config includes it: it must hold before anyone logs in.
+if [ -f /etc/systemd/system/cdktf-metadata-guard.service ]; then
+  log "keeping the metadata service from login users"
+  systemctl daemon-reload
+  systemctl enable --now cdktf-metadata-guard.service
+fi
+
+# sshd next: the Access settings are live before the tunnel can bring anyone to port 22.
 log "restarting ssh with the Access drop-in"
 systemctl restart ssh
 

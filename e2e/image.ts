@@ -11,12 +11,13 @@ export const DEBIAN_SUITE = 'bookworm';
 /**
  * What goes into the image besides debootstrap's minbase: enough to boot under QEMU (kernel,
  * systemd, udev, DHCP), cloud-init with its NoCloud datasource, and what our setup script calls
- * (openssh-server, curl, gnupg for the signed-by key, sudo, ca-certificates).
+ * (openssh-server, curl, gnupg for the signed-by key, sudo, ca-certificates, nftables for the
+ * metadata guard).
  */
 export const IMAGE_PACKAGES = [
   'systemd-sysv', 'udev', 'dbus', 'cloud-init', 'python3-cffi-backend', 'openssh-server',
   'linux-image-amd64', 'ifupdown', 'isc-dhcp-client', 'iproute2', 'sudo', 'gnupg', 'netbase',
-  'ca-certificates', 'procps', 'curl',
+  'ca-certificates', 'procps', 'curl', 'nftables',
 ];
 
 export const DEBOOTSTRAP_ARGS = ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`];

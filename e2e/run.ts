@@ -426,6 +426,24 @@ async function assertions(checks: Checks, client: SshClient, vm: Vm, status: Run
     assert(fact('tunnel-dir') === '700 root root', `/etc/cloudflared-access: ${fact('tunnel-dir')}`);
   });
 
+  // a stand-in metadata service on 169.254.169.254 inside the VM: root still reads the user_data
+  // there, a login user is refused by the guard the cloud-config installed.
+  await checks.check('metadata guard: root reads 169.254.169.254, a login user is refused', async () => {
+    const serve = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', [
+      'set -e',
+      'systemctl is-active cdktf-metadata-guard.service',
+      'ip addr add 169.254.169.254/32 dev lo 2>/dev/null || true',
+      'mkdir -p /run/md/metadata/v1 && echo TUNNEL_TOKEN=stand-in > /run/md/metadata/v1/user-data',
+      '(setsid python3 -m http.server 80 --bind 169.254.169.254 --directory /run/md >/dev/null 2>&1 &)',
+      'for i in $(seq 50); do curl -s -o /dev/null --max-time 1 http://169.254.169.254/ && break; sleep 0.2; done',
+      'curl -sS --max-time 5 http://169.254.169.254/metadata/v1/user-data',
+    ].join('\n'));
+    assert(serve.code === 0 && serve.stdout.includes('active') && serve.stdout.includes('TUNNEL_TOKEN=stand-in'),
+      `root could not read the stand-in metadata service: ${show(serve)}`);
+    const user = await ssh(SRHEA.unix, certs.srheaCert, 'curl -sS --max-time 5 http://169.254.169.254/metadata/v1/user-data; echo "rc=$?"');
+    assert(/rc=7$/m.test(user.stdout) && !user.stdout.includes('TUNNEL_TOKEN'), `srhea (uid >= 1000) was not refused: ${show(user)}`);
+  });
+
   // a real password on the account, so a refusal shows sshd offers no password method at all,
   // while 50-cloud-init.conf says PasswordAuthentication yes.
   await checks.check('refused: password login, even with the right password', async () => {

@@ -142,6 +142,15 @@ export interface DropletOptions {
   readonly cloudflaredAptKeyUrl?: string;
 
   /**
+   * Whether login users (UID 1000 and up, every Access user) are kept from DigitalOcean's
+   * metadata service, which serves the droplet's user_data, tunnel token included, to any local
+   * process. Root and system services (DigitalOcean's agents) keep it.
+   *
+   * @default true
+   */
+  readonly restrictMetadataService?: boolean;
+
+  /**
    * How long an Access login lasts before the user signs in to the identity provider again.
    *
    * @default - Cloudflare's default (24h)

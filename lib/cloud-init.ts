@@ -44,6 +44,16 @@ export interface CloudInitOptions extends UnixNaming {
   readonly users: AccessUserInput[];
 
   /**
+   * Whether login users (UID 1000 and up) are kept from DigitalOcean's metadata service, which
+   * serves the droplet's user_data, tunnel token included, to any local process. Root and system
+   * services (DigitalOcean's agents) keep it. Needs nft or iptables on the image (Ubuntu and
+   * Debian have them).
+   *
+   * @default true
+   */
+  readonly restrictMetadataService?: boolean;
+
+  /**
    * Which principal a certificate must carry to open an account.
    *
    * @default CertificatePrincipals.EMAIL_LOCAL_PART
@@ -82,7 +92,7 @@ export interface CloudInitOptions extends UnixNaming {
 
 // static fragments are read once per process, on first use, and kept already indented for
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
-let fragments: { template: string; sshd: string; unit: string; setup: string } | undefined;
+let fragments: { template: string; sshd: string; unit: string; setup: string; guard: string; guardUnit: string } | undefined;
 function loadFragments() {
   if (!fragments) {
     const dir = join(__dirname, '..', 'cloud-init');
@@ -92,6 +102,8 @@ function loadFragments() {
       sshd: indent(read('sshd-access.conf'), 6),
       unit: indent(read('cloudflared-access.service'), 6),
       setup: indent(read('setup.sh'), 6),
+      guard: indent(read('metadata-guard.sh'), 6),
+      guardUnit: indent(read('cdktf-metadata-guard.service'), 6),
     };
   }
   return fragments;
@@ -123,6 +135,21 @@ function checkLiteral(field: string, value: string, pattern: RegExp, what: strin
     const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
     throw new Error(`${field} ${JSON.stringify(shown)} is not ${what}`);
   }
+}
+
+function metadataGuardEntries(script: string, unit: string): string {
+  return [
+    '  - path: /usr/local/lib/cdktf-access-droplet/metadata-guard',
+    '    owner: root:root',
+    '    permissions: "0755"',
+    '    content: |',
+    script,
+    '  - path: /etc/systemd/system/cdktf-metadata-guard.service',
+    '    owner: root:root',
+    '    permissions: "0644"',
+    '    content: |',
+    unit,
+  ].join('\n');
 }
 
 function userEntry(u: ResolvedUser): string {
@@ -219,6 +246,7 @@ export function renderCloudInit(options: CloudInitOptions): string {
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: f.unit,
     setupScript: f.setup,
+    metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f.guard, f.guardUnit),
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {

@@ -2,8 +2,8 @@
 // the API offers, and its own write_files module must write the files we expect.
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { AccessUserInput } from '../../lib/users';
-import { CloudInit, CloudInitOptions } from '../../lib/cloud-init';
+import { AccessUserInput, UnixNameStyle } from '../../lib/users';
+import { CertificatePrincipals, CloudInit, CloudInitOptions } from '../../lib/cloud-init';
 import {
   cloudInitSchema, cloudInitSchemaMany, cloudInitTopLevelKeys, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS,
   newKeyPair, options, parseCloudConfig, removeTempDirs, renderCloudInit, writeFilesWithCloudInit,
@@ -28,8 +28,13 @@ const USER_SHAPES: Record<string, AccessUserInput[]> = {
   ],
 };
 
-// every way the API lets a caller point at the cloudflared apt repository.
+// every way the API lets a caller point at the cloudflared apt repository, and the other
+// switches that change the document (metadata guard, principals, naming).
 const APT_SHAPES: Record<string, Partial<CloudInitOptions>> = {
+  'no metadata guard': { restrictMetadataService: false },
+  'infrastructure principals and normalized names': {
+    certificatePrincipals: CertificatePrincipals.UNIX_NAME, unixNameStyle: UnixNameStyle.NORMALIZED, unixNames: { 'ops@example.com': 'ops_team' },
+  },
   'default repository': {},
   'https mirror with an armoured key': {
     cloudflaredAptUrl: 'https://mirror.example.com/cloudflared',
@@ -56,6 +61,8 @@ function expectedWriteFiles(unixNames: string[]): Record<string, [string, string
     ...Object.fromEntries(unixNames.map((u) => [`/etc/ssh/auth_principals/${u}`, ['root:root', '0644']])),
     '/etc/cloudflared-access/tunnel.env': ['root:root', '0600'],
     '/etc/systemd/system/cloudflared-access.service': ['root:root', '0644'],
+    '/usr/local/lib/cdktf-access-droplet/metadata-guard': ['root:root', '0755'],
+    '/etc/systemd/system/cdktf-metadata-guard.service': ['root:root', '0644'],
     [SETUP]: ['root:root', '0755'],
   };
 }

@@ -30,6 +30,7 @@ export interface DropletSettings {
   readonly cloudflaredAptSuite?: string;
   readonly cloudflaredAptComponent?: string;
   readonly cloudflaredAptKeyUrl?: string;
+  readonly restrictMetadataService?: boolean;
 }
 
 /** rules in the binding's shape; an empty list is left out. */
@@ -158,6 +159,7 @@ export function defineDroplet(
       cloudflaredAptSuite: s.cloudflaredAptSuite,
       cloudflaredAptComponent: s.cloudflaredAptComponent,
       cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
+      restrictMetadataService: s.restrictMetadataService,
     })),
   });
 }

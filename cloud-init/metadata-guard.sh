@@ -1,0 +1,26 @@
+#!/bin/sh
+# Written by cdktf-access-droplet; cdktf-metadata-guard.service runs it at every boot.
+# DigitalOcean's metadata service (169.254.169.254) serves this droplet's user_data, tunnel token
+# included, to any local process. Reject connections to it from login users (UID 1000 and up:
+# every Access user, and cloudflared's dynamic user); root and system services such as
+# DigitalOcean's agents keep it.
+set -eu
+if command -v nft >/dev/null 2>&1; then
+  nft -f - <<'RULES'
+table inet cdktf_metadata_guard
+delete table inet cdktf_metadata_guard
+table inet cdktf_metadata_guard {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr 169.254.169.254 meta skuid >= 1000 reject
+  }
+}
+RULES
+elif command -v iptables >/dev/null 2>&1; then
+  rule="OUTPUT -d 169.254.169.254/32 -m owner --uid-owner 1000-4294967294 -j REJECT"
+  # shellcheck disable=SC2086 # the rule is split into arguments on purpose.
+  iptables -w -C $rule 2>/dev/null || iptables -w -I $rule
+else
+  echo "cdktf-access-droplet: neither nft nor iptables is installed; cannot keep the metadata service from login users" >&2
+  exit 1
+fi
