@@ -119,6 +119,54 @@ write_files:
 
       [Install]
       WantedBy=multi-user.target
+  - path: /usr/local/lib/cdktf-access-droplet/metadata-guard
+    owner: root:root
+    permissions: "0755"
+    content: |
+      #!/bin/sh
+      # Written by cdktf-access-droplet; cdktf-metadata-guard.service runs it at every boot.
+      # DigitalOcean's metadata service (169.254.169.254) serves this droplet's user_data, tunnel token
+      # included, to any local process. Reject connections to it from login users (UID 1000 and up:
+      # every Access user, and cloudflared's dynamic user); root and system services such as
+      # DigitalOcean's agents keep it.
+      set -eu
+      if command -v nft >/dev/null 2>&1; then
+        nft -f - <<'RULES'
+      table inet cdktf_metadata_guard
+      delete table inet cdktf_metadata_guard
+      table inet cdktf_metadata_guard {
+        chain output {
+          type filter hook output priority 0; policy accept;
+          ip daddr 169.254.169.254 meta skuid >= 1000 reject
+        }
+      }
+      RULES
+      elif command -v iptables >/dev/null 2>&1; then
+        rule="OUTPUT -d 169.254.169.254/32 -m owner --uid-owner 1000-4294967294 -j REJECT"
+        # shellcheck disable=SC2086 # the rule is split into arguments on purpose.
+        iptables -w -C $rule 2>/dev/null || iptables -w -I $rule
+      else
+        echo "cdktf-access-droplet: neither nft nor iptables is installed; cannot keep the metadata service from login users" >&2
+        exit 1
+      fi
+  - path: /etc/systemd/system/cdktf-metadata-guard.service
+    owner: root:root
+    permissions: "0644"
+    content: |
+      [Unit]
+      Description=Keep the metadata service (user_data, with the tunnel token) from login users (cdktf-access-droplet)
+      DefaultDependencies=no
+      Wants=network-pre.target
+      Before=network-pre.target
+      After=local-fs.target
+
+      [Service]
+      Type=oneshot
+      RemainAfterExit=yes
+      ExecStart=/usr/local/lib/cdktf-access-droplet/metadata-guard
+
+      [Install]
+      WantedBy=multi-user.target
   - path: /usr/local/lib/cdktf-access-droplet/setup
     owner: root:root
     permissions: "0755"
@@ -135,7 +183,14 @@ write_files:
       export DEBIAN_FRONTEND=noninteractive
       log() { echo "cdktf-access-droplet: $*"; }
 
-      # sshd first: the Access settings are live before the tunnel can bring anyone to port 22.
+      # the metadata guard first, when the cloud-config includes it: it must hold before anyone logs in.
+      if [ -f /etc/systemd/system/cdktf-metadata-guard.service ]; then
+        log "keeping the metadata service from login users"
+        systemctl daemon-reload
+        systemctl enable --now cdktf-metadata-guard.service
+      fi
+
+      # sshd next: the Access settings are live before the tunnel can bring anyone to port 22.
       log "restarting ssh with the Access drop-in"
       systemctl restart ssh
 
