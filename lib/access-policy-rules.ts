@@ -263,7 +263,10 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
   }
   const broad = include.filter((r) => !r.namesOnePerson && !r.admitsEveryone).map((r) => r.describe());
   if (broad.length > 0) {
-    warnings.push(`Access admits everyone matching ${broad.join(', ')}, but only the ${accounts.size} listed users get a Unix account; the others pass Access and are refused by sshd`);
+    warnings.push(
+      `Access admits everyone matching ${broad.join(', ')}, but only the ${accounts.size} listed users get a Unix account; the others pass Access and are refused by sshd, ` +
+      'except anyone whose email has the same local part as a listed user: short-lived certificates carry only the local part',
+    );
   }
 
   const require = rulesOf('accessRequire', props.accessRequire);
