@@ -328,12 +328,4 @@ const tConstruct = performance.now();
 app.synth();
 const tSynth = performance.now();
 
-process.stdout.write(JSON.stringify({
-  kind: 'baseline',
-  n,
-  requireMs: tRequire - t0,
-  constructMs: tConstruct - tRequire,
-  synthMs: tSynth - tConstruct,
-  maxRssKb: process.resourceUsage().maxRSS,
-  cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
-}) + '\n');
+require('./report').report('baseline', n, { t0, tRequire, tConstruct, tSynth });
