@@ -43,8 +43,39 @@ describe('renderCloudInit', () => {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'PermitRootLogin no',
+      'DisableForwarding yes',
+      'AllowTcpForwarding no',
+      'AllowAgentForwarding no',
+      'AllowStreamLocalForwarding no',
+      'X11Forwarding no',
+      'PermitTunnel no',
+      'GatewayPorts no',
+      'PermitUserRC no',
     ]);
     expect(doc.ssh_pwauth).toBe(false);
+  });
+
+  test('allowPortForwarding turns on local TCP forwarding only, and warns what it opens', () => {
+    const { doc } = render({ allowPortForwarding: true });
+    const settings = (file(doc, `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`).content as string).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(settings.slice(7)).toEqual([
+      'DisableForwarding no',
+      'AllowTcpForwarding local',
+      'AllowAgentForwarding no',
+      'AllowStreamLocalForwarding no',
+      'X11Forwarding no',
+      'PermitTunnel no',
+      'GatewayPorts no',
+      'PermitUserRC no',
+    ]);
+    expect(CloudInit.warnings({ ...base, allowPortForwarding: true })).toEqual([
+      expect.stringMatching(/^allowPortForwarding is set: every Access user can forward TCP connections .*loopback.*VPC/),
+    ]);
+    expect(CloudInit.warnings(base)).toEqual([]);
+  });
+
+  test('fails when allowPortForwarding is not a boolean', () => {
+    expect(() => render({ allowPortForwarding: 'yes' as any })).toThrow(/allowPortForwarding "yes" must be true or false/);
   });
 
   test('creates one locked bash account per user, sudo only when asked', () => {

@@ -214,7 +214,7 @@ export class AccessDroplet extends Construct {
     validateId('accountId', props.accountId);
     if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
-    const users = resolveUsers(props.users, 'users', props);
+    const users = resolveUsers(props.users, 'users', props, infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART);
     const settings = resolveDropletOptions(props);
     const name = props.name ?? nameFromHostname(props.hostname, id);
     if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {

@@ -151,6 +151,17 @@ export interface DropletOptions {
   readonly restrictMetadataService?: boolean;
 
   /**
+   * Whether Access users may forward TCP connections from the droplet (`ssh -L`, `-D`, `-W`),
+   * e.g. to reach a database that listens only on the host. Each of them can then reach
+   * whatever the droplet reaches: services on its loopback (cloudflared's metrics endpoint among
+   * them), other droplets in its VPC, the internet; the construct warns about it. Agent, X11,
+   * unix-socket, tunnel-device and remote (`ssh -R`) forwarding stay off either way.
+   *
+   * @default false
+   */
+  readonly allowPortForwarding?: boolean;
+
+  /**
    * How long an Access login lasts before the user signs in to the identity provider again.
    *
    * @default - Cloudflare's default (24h)

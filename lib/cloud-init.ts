@@ -1,21 +1,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
-import { AccessUserInput, resolveUsers, ResolvedUser, UnixNaming } from './users';
+import { AccessUserInput, CertificatePrincipals, resolveUsers, ResolvedUser, UnixNaming, userWarnings } from './users';
 
-/** Which name the SSH certificates that open an account carry as principal. */
-export enum CertificatePrincipals {
-  /**
-   * The email's local part: what Access short-lived certificates (self-hosted applications)
-   * carry. An account whose Unix name differs accepts its owner's local part.
-   */
-  EMAIL_LOCAL_PART = 'email-local-part',
-  /**
-   * The Unix name: what Access for Infrastructure certificates carry (the username the person
-   * asked for, checked against the policy's allowed usernames).
-   */
-  UNIX_NAME = 'unix-name',
-}
+// the enum lives with the users, whose checks depend on it; it stays exported from here too.
+export { CertificatePrincipals };
 
 const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
 const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
@@ -52,6 +41,20 @@ export interface CloudInitOptions extends UnixNaming {
    * @default true
    */
   readonly restrictMetadataService?: boolean;
+
+  /**
+   * Whether Access users may forward TCP connections from the droplet (`ssh -L`, `-D`, `-W`),
+   * e.g. to reach a database that listens only on the host. Each of them can then reach
+   * whatever the droplet reaches: services on its loopback (cloudflared's metrics endpoint among
+   * them), other droplets in its VPC, the internet. Agent, X11, unix-socket, tunnel-device and
+   * remote (`ssh -R`) forwarding stay off either way, as does `~/.ssh/rc`.
+   *
+   * The constructs warn when it is set; {@link CloudInit.warnings} returns that warning for
+   * callers of the renderer.
+   *
+   * @default false
+   */
+  readonly allowPortForwarding?: boolean;
 
   /**
    * Which principal a certificate must carry to open an account.
@@ -92,14 +95,18 @@ export interface CloudInitOptions extends UnixNaming {
 
 // static fragments are read once per process, on first use, and kept already indented for
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
-let fragments: { template: string; sshd: string; unit: string; setup: string; guard: string; guardUnit: string } | undefined;
+let fragments: {
+  template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
+} | undefined;
 function loadFragments() {
   if (!fragments) {
     const dir = join(__dirname, '..', 'cloud-init');
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const sshd = read('sshd-access.conf');
     fragments = {
       template: read('cloud-config.yaml'),
-      sshd: indent(read('sshd-access.conf'), 6),
+      sshd: indent(sshd, 6),
+      sshdForwarding: indent(withPortForwarding(sshd), 6),
       unit: indent(read('cloudflared-access.service'), 6),
       setup: indent(read('setup.sh'), 6),
       guard: indent(read('metadata-guard.sh'), 6),
@@ -135,6 +142,26 @@ function checkLiteral(field: string, value: string, pattern: RegExp, what: strin
     const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
     throw new Error(`${field} ${JSON.stringify(shown)} is not ${what}`);
   }
+}
+
+/** the drop-in with local TCP forwarding allowed: the one switch `allowPortForwarding` turns. */
+function withPortForwarding(dropIn: string): string {
+  const swap = (text: string, from: string, to: string) => {
+    if (text.split('\n').filter((l) => l === from).length !== 1) {
+      throw new Error(`cloud-init/sshd-access.conf must have the line "${from}" once`);
+    }
+    return text.split('\n').map((l) => (l === from ? to : l)).join('\n');
+  };
+  const noBlanket = swap(dropIn, 'DisableForwarding yes', '# allowPortForwarding: local TCP forwarding (ssh -L, -D, -W) only.\nDisableForwarding no');
+  return swap(noBlanket, 'AllowTcpForwarding no', 'AllowTcpForwarding local');
+}
+
+/** What a reviewer should know about rendering these options: see {@link CloudInit.warnings}. */
+function optionWarnings(options: CloudInitOptions): string[] {
+  return options.allowPortForwarding === true
+    ? ['allowPortForwarding is set: every Access user can forward TCP connections from the droplet (ssh -L, -D, -W) to anything it reaches: ' +
+      'services listening only on its loopback (cloudflared\'s metrics endpoint among them), other droplets in its VPC, and the internet']
+    : [];
 }
 
 function metadataGuardEntries(script: string, unit: string): string {
@@ -204,6 +231,15 @@ export class CloudInit {
     return renderCloudInit(options);
   }
 
+  /**
+   * What the constructs would warn about for these options (the renderer itself cannot warn):
+   * groups that read logs, `allowPortForwarding`. Throws on the same malformed options as
+   * {@link renderCloudInit}.
+   */
+  public static warnings(options: CloudInitOptions): string[] {
+    return renderCloudInitWithWarnings(options).warnings;
+  }
+
   private constructor() {}
 }
 
@@ -220,10 +256,22 @@ export class CloudInit {
  * @jsii ignore
  */
 export function renderCloudInit(options: CloudInitOptions): string {
-  const users = resolveUsers(options.users, 'users', options);
+  return renderCloudInitWithWarnings(options).text;
+}
+
+/**
+ * {@link renderCloudInit}, and what a construct should warn about (see {@link CloudInit.warnings}).
+ * @internal
+ */
+export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: string; warnings: string[] } {
   const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
   if (!Object.values(CertificatePrincipals).includes(principals)) {
     throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
+  }
+  // when certificates carry the email's local part, this refuses two people with one principal.
+  const users = resolveUsers(options.users, 'users', options, principals);
+  if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
+    throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
   }
   checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
   checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
@@ -241,7 +289,7 @@ export function renderCloudInit(options: CloudInitOptions): string {
     users: users.map(userEntry).join('\n'),
     caPublicKey: quoted(`${options.caPublicKey}\n`),
     sshdDropInName: SSHD_DROP_IN_NAME,
-    sshdDropIn: f.sshd,
+    sshdDropIn: options.allowPortForwarding === true ? f.sshdForwarding : f.sshd,
     principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: f.unit,
@@ -263,5 +311,5 @@ export function renderCloudInit(options: CloudInitOptions): string {
       `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
     );
   }
-  return text;
+  return { text, warnings: [...userWarnings(users), ...optionWarnings(options)] };
 }

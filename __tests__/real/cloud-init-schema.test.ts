@@ -20,11 +20,12 @@ const USER_SHAPES: Record<string, AccessUserInput[]> = {
   'unixName differing from the principal': [{ email: 'jane.doe@example.com', unixName: 'jdoe' }],
   'sudo': [{ email: 'srhea@cloudflare.com', sudo: true }],
   'sudo false and empty groups': [{ email: 'srhea@cloudflare.com', sudo: false, groups: [] }],
-  'groups': [{ email: 'srhea@cloudflare.com', groups: ['adm', 'docker'] }],
+  'groups': [{ email: 'srhea@cloudflare.com', groups: ['adm', 'www-data'] }],
+  'root-equivalent groups with sudo': [{ email: 'srhea@cloudflare.com', sudo: true, groups: ['docker', 'lxd'] }],
   'all mixed': [
     'srhea@cloudflare.com',
     { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true, groups: ['adm'] },
-    { email: 'ops@example.org', groups: ['systemd-journal', 'docker'] },
+    { email: 'ops@example.org', groups: ['systemd-journal', 'www-data'] },
   ],
 };
 

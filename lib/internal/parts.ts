@@ -14,7 +14,7 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
-import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
+import { CertificatePrincipals, renderCloudInitWithWarnings } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
 import { validateSlug, validateTag } from '../validation';
 
@@ -31,6 +31,7 @@ export interface DropletSettings {
   readonly cloudflaredAptComponent?: string;
   readonly cloudflaredAptKeyUrl?: string;
   readonly restrictMetadataService?: boolean;
+  readonly allowPortForwarding?: boolean;
 }
 
 /** rules in the binding's shape; an empty list is left out. */
@@ -130,7 +131,7 @@ export function defineDnsRecord(scope: Construct, opts: { zoneId: string; hostna
   });
 }
 
-/** the droplet, with its cloud-config fed the CA key and the tunnel token. */
+/** the droplet, with its cloud-config fed the CA key and the tunnel token; warns on `scope`. */
 export function defineDroplet(
   scope: Construct,
   id: string,
@@ -140,6 +141,21 @@ export function defineDroplet(
   },
 ) {
   const s = opts.settings;
+  const cloudConfig = renderCloudInitWithWarnings({
+    caPublicKey: opts.caPublicKey,
+    tunnelToken: opts.tunnelToken,
+    users: opts.users,
+    unixNames: opts.naming?.unixNames,
+    unixNameStyle: opts.naming?.unixNameStyle,
+    certificatePrincipals: opts.certificatePrincipals,
+    cloudflaredAptUrl: s.cloudflaredAptUrl,
+    cloudflaredAptSuite: s.cloudflaredAptSuite,
+    cloudflaredAptComponent: s.cloudflaredAptComponent,
+    cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
+    restrictMetadataService: s.restrictMetadataService,
+    allowPortForwarding: s.allowPortForwarding,
+  });
+  cloudConfig.warnings.forEach((w) => Annotations.of(scope).addWarning(w));
   return new Droplet(scope, id, {
     name: opts.hostname,
     image: s.image,
@@ -148,19 +164,7 @@ export function defineDroplet(
     monitoring: s.monitoring,
     vpcUuid: s.vpcUuid,
     tags: s.tags,
-    userData: escapeTerraformTemplate(renderCloudInit({
-      caPublicKey: opts.caPublicKey,
-      tunnelToken: opts.tunnelToken,
-      users: opts.users,
-      unixNames: opts.naming?.unixNames,
-      unixNameStyle: opts.naming?.unixNameStyle,
-      certificatePrincipals: opts.certificatePrincipals,
-      cloudflaredAptUrl: s.cloudflaredAptUrl,
-      cloudflaredAptSuite: s.cloudflaredAptSuite,
-      cloudflaredAptComponent: s.cloudflaredAptComponent,
-      cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
-      restrictMetadataService: s.restrictMetadataService,
-    })),
+    userData: escapeTerraformTemplate(cloudConfig.text),
   });
 }
 
