@@ -12,7 +12,7 @@ import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
+import { AccessPolicyOptions, DropletOptions, resolvePolicyRules, validateAccessRulesOnSynth } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import { CertificatePrincipals } from './cloud-init';
 import {
@@ -264,6 +264,7 @@ export class AccessDroplet extends Construct {
         autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
         tags: appOptions.tags,
       });
+      validateAccessRulesOnSynth(application);
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');

@@ -12,7 +12,7 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
+import { DropletOptions, ResolvedPolicyRules, validateAccessRulesOnSynth } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
 import { CertificatePrincipals, renderCloudInitWithWarnings } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
@@ -46,7 +46,7 @@ export function warnAbout(scope: Construct, rules: ResolvedPolicyRules) {
 
 /** an allow policy from checked rules (see resolvePolicyRules). */
 export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, rules: ResolvedPolicyRules) {
-  return new ZeroTrustAccessPolicy(scope, id, {
+  const policy = new ZeroTrustAccessPolicy(scope, id, {
     accountId,
     name,
     decision: 'allow',
@@ -54,6 +54,8 @@ export function defineAccessPolicy(scope: Construct, id: string, accountId: stri
     require: providerRules(rules.require),
     exclude: providerRules(rules.exclude),
   });
+  validateAccessRulesOnSynth(policy);
+  return policy;
 }
 
 /** a self-hosted Access application for up to five hostnames, and its SSH certificate CA. */
