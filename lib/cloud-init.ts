@@ -97,6 +97,7 @@ export interface CloudInitOptions extends UnixNaming {
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
 let fragments: {
   template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
+  guardRequires: string; guardUserSlice: string; guardNftables: string;
 } | undefined;
 function loadFragments() {
   if (!fragments) {
@@ -111,6 +112,9 @@ function loadFragments() {
       setup: indent(read('setup.sh'), 6),
       guard: indent(read('metadata-guard.sh'), 6),
       guardUnit: indent(read('cdktf-metadata-guard.service'), 6),
+      guardRequires: indent(read('metadata-guard-requires.conf'), 6),
+      guardUserSlice: indent(read('metadata-guard-user-slice.conf'), 6),
+      guardNftables: indent(read('metadata-guard-nftables.conf'), 6),
     };
   }
   return fragments;
@@ -164,18 +168,29 @@ function optionWarnings(options: CloudInitOptions): string[] {
     : [];
 }
 
-function metadataGuardEntries(script: string, unit: string): string {
+/** the drop-ins that add the guard's second layer and tie ssh and cloudflared to it. */
+export const METADATA_GUARD_DROP_INS = {
+  ssh: '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf',
+  cloudflared: '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf',
+  userSlice: '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf',
+  nftables: '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf',
+} as const;
+
+function metadataGuardEntries(f: ReturnType<typeof loadFragments>): string {
+  const entry = (path: string, permissions: string, content: string) => [
+    `  - path: ${path}`,
+    '    owner: root:root',
+    `    permissions: "${permissions}"`,
+    '    content: |',
+    content,
+  ];
   return [
-    '  - path: /usr/local/lib/cdktf-access-droplet/metadata-guard',
-    '    owner: root:root',
-    '    permissions: "0755"',
-    '    content: |',
-    script,
-    '  - path: /etc/systemd/system/cdktf-metadata-guard.service',
-    '    owner: root:root',
-    '    permissions: "0644"',
-    '    content: |',
-    unit,
+    ...entry('/usr/local/lib/cdktf-access-droplet/metadata-guard', '0755', f.guard),
+    ...entry('/etc/systemd/system/cdktf-metadata-guard.service', '0644', f.guardUnit),
+    ...entry(METADATA_GUARD_DROP_INS.userSlice, '0644', f.guardUserSlice),
+    ...entry(METADATA_GUARD_DROP_INS.ssh, '0644', f.guardRequires),
+    ...entry(METADATA_GUARD_DROP_INS.cloudflared, '0644', f.guardRequires),
+    ...entry(METADATA_GUARD_DROP_INS.nftables, '0644', f.guardNftables),
   ].join('\n');
 }
 
@@ -294,7 +309,7 @@ export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: 
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: f.unit,
     setupScript: f.setup,
-    metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f.guard, f.guardUnit),
+    metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f),
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {

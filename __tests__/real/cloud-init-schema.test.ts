@@ -64,6 +64,10 @@ function expectedWriteFiles(unixNames: string[]): Record<string, [string, string
     '/etc/systemd/system/cloudflared-access.service': ['root:root', '0644'],
     '/usr/local/lib/cdktf-access-droplet/metadata-guard': ['root:root', '0755'],
     '/etc/systemd/system/cdktf-metadata-guard.service': ['root:root', '0644'],
+    '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
     [SETUP]: ['root:root', '0755'],
   };
 }
