@@ -4,7 +4,7 @@
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { AddressInfo, createServer, Server } from 'net';
 import { join } from 'path';
-import { CloudInit } from '../../lib/cloud-init';
+import { CertificatePrincipals, CloudInit } from '../../lib/cloud-init';
 
 const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import {
@@ -256,6 +256,38 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
     expect(() => renderCloudInit(options(ca, fakeTunnelToken(), {
       users: [`${srhea}@cloudflare.com`, { email: `${srhea.toUpperCase()}@vendor.io`, unixName: `vendor-${tag}` }],
     }))).toThrow(new RegExp(`${srhea}@cloudflare\\.com and ${srhea.toUpperCase()}@vendor\\.io would both get certificates for principal "${srhea}"`));
+  });
+
+  test('infrastructure mode, the way out: two people with one local part each open only their own account', async () => {
+    const corp = { email: `admin-${tag}@corp.com`, unixName: `corpadm-${tag}`, sudo: true };
+    const vendor = { email: `admin-${tag}@vendor.io`, unixName: `vendadm-${tag}` };
+    expect(() => renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor] }))).toThrow(/would both get certificates for principal/);
+    const text = renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor], certificatePrincipals: CertificatePrincipals.UNIX_NAME }));
+    const cfg = parseCloudConfig(text);
+    const infraRoot = makeTempDir('sshd-infra', { sshdSafe: true });
+    const infraConfig = writeSshdConfig(infraRoot, { [SSHD_DROP_IN_NAME]: dropInBelow(cfg, infraRoot), '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${corp.unixName}`, `/etc/ssh/auth_principals/${vendor.unixName}`]) {
+      writeFile(join(infraRoot, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
+    }
+    createUsersWithCloudInit(text, dir);
+    const infra = await startSshd(infraConfig, hostKey, dir);
+    try {
+      const vendorCert = signUserCert(ca, userKey, 'vendor-as-vendadm', [vendor.unixName]);
+      const ok = sshWithCert(infra.port, vendor.unixName, userKey, vendorCert);
+      expect(ok.stdout.trim()).toBe(vendor.unixName);
+      expect(ok.status).toBe(0);
+      // the vendor's certificate does not open the corporate admin's (sudo) account ...
+      refused(sshWithCert(infra.port, corp.unixName, userKey, vendorCert));
+      // ... and a certificate for the shared local part opens neither.
+      const localPart = signUserCert(ca, userKey, 'shared-local-part', [`admin-${tag}`]);
+      refused(sshWithCert(infra.port, corp.unixName, userKey, localPart));
+      refused(sshWithCert(infra.port, vendor.unixName, userKey, localPart));
+      const log = infra.newLog();
+      expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(3);
+      expect(log.match(/Accepted publickey/g)).toHaveLength(1);
+    } finally {
+      await infra.stop();
+    }
   });
 
   test('sshd -T: no forwarding of any kind, no ~/.ssh/rc', () => {
