@@ -285,7 +285,7 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
   const exclude = rulesOf('accessExclude', props.accessExclude);
   exclude.forEach((rule, i) => {
     if (rule.admitsEveryone) {
-      throw new Error(`accessExclude[${i}] (everyone) shuts everybody out, the listed users too; remove it`);
+      throw new Error(`accessExclude[${i}] (${rule.describe()}) shuts everybody out, the listed users too; remove it`);
     }
     const email = rule.kind === 'email' ? String(rule.toProvider().email.email).toLowerCase() : undefined;
     if (email !== undefined && accounts.has(email)) {
