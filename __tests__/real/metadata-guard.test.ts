@@ -2,7 +2,7 @@
 // metadata service listens on 169.254.169.254 there, and requests come from root, a system user
 // and login users. Nothing touches the host's own network or firewall.
 import { spawn, ChildProcess } from 'child_process';
-import { accessSync, constants, mkdirSync, symlinkSync, writeFileSync } from 'fs';
+import { accessSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { METADATA_GUARD_DROP_INS } from '../../lib/cloud-init';
 import {
@@ -83,7 +83,12 @@ describe('metadata guard in the cloud-config', () => {
   });
 });
 
-describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze], () => {
+// the stock units the drop-ins extend, as Debian's packages ship them.
+const unitFile = (name: string, aptPackage: string): Requirement => ({
+  what: `/lib/systemd/system/${name}`, aptPackage, present: () => existsSync(`/lib/systemd/system/${name}`),
+});
+
+describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze, unitFile('ssh.service', 'openssh-server'), unitFile('nftables.service', 'nftables')], () => {
   let units: string;
 
   /** the rendered units and drop-ins in a unit directory, the guard's paths moved below `dir`. */
