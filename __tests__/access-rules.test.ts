@@ -1,10 +1,18 @@
 // issue 7: Access rules, application options, identity mapping and the infrastructure mode.
 import { Testing, TerraformStack } from 'cdktf';
-import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import {
+  ZeroTrustAccessApplication, zeroTrustAccessApplicationPoliciesExcludeToTerraform, zeroTrustAccessApplicationPoliciesIncludeToTerraform,
+  zeroTrustAccessApplicationPoliciesRequireToTerraform,
+} from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import {
+  zeroTrustAccessPolicyExcludeToTerraform, zeroTrustAccessPolicyIncludeToTerraform, zeroTrustAccessPolicyRequireToTerraform,
+} from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
 import { ZeroTrustAccessInfrastructureTarget } from '@cdktf/provider-cloudflare/lib/zero-trust-access-infrastructure-target';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { parse } from 'yaml';
 import { AccessDroplet, AccessDropletProps, AccessMode, AccessRule, UnixNameStyle } from '../lib';
+import { emptyRuleProblems } from '../lib/access-policy-rules';
+import { accessRuleKinds } from '../lib/access-rule';
 import { CA_KEY, minimalProps, resourcesOf } from './fixtures';
 
 const GROUP = '8b1e3c4a-0000-4000-8000-00000000aaaa';
@@ -284,5 +292,84 @@ describe('infrastructure mode', () => {
 
   test('fails without a zone id in self-hosted mode', () => {
     expect(() => construct({ zoneId: undefined })).toThrow(/zoneId undefined must be a non-empty Cloudflare id/);
+  });
+});
+
+// issue 10 item 3: a rule never silently disappears, and nothing admits everyone by accident.
+describe('AccessRule.raw only takes rules the binding synthesizes', () => {
+  const kinds = [...accessRuleKinds().values()];
+
+  test('the rule kinds come from the binding, and include, require, exclude and inline policies share them', () => {
+    const terraformKinds = kinds.map((k) => k.terraformKind).sort();
+    expect(terraformKinds).toEqual(expect.arrayContaining(['email', 'email_domain', 'everyone', 'group', 'ip', 'login_method', 'github_organization']));
+    for (const mapper of [zeroTrustAccessPolicyIncludeToTerraform, zeroTrustAccessPolicyRequireToTerraform, zeroTrustAccessPolicyExcludeToTerraform,
+      zeroTrustAccessApplicationPoliciesIncludeToTerraform, zeroTrustAccessApplicationPoliciesRequireToTerraform, zeroTrustAccessApplicationPoliciesExcludeToTerraform]) {
+      expect(Object.keys(mapper({})).sort()).toEqual(terraformKinds);
+    }
+  });
+
+  test('every kind, with every field, survives into include, require and exclude of the synthesized policy', () => {
+    for (const kind of kinds) {
+      if (kind.kind === 'everyone') continue;
+      const inner = Object.fromEntries([...kind.fields.keys()].map((f) => [f, f === 'ip' ? '10.0.0.0/8' : `v-${f}`]));
+      const rule = AccessRule.raw({ [kind.kind]: inner });
+      const policy = policyOf(synth({ accessInclude: [rule], accessRequire: [rule], accessExclude: [rule] }));
+      const expected = { [kind.terraformKind]: Object.fromEntries([...kind.fields.entries()].map(([f, snake]) => [snake, inner[f]])) };
+      expect(policy.include).toContainEqual(expected);
+      expect(policy.require).toEqual([expected]);
+      expect(policy.exclude).toEqual([expected]);
+    }
+  });
+
+  test.each([
+    ['the snake_case spelling of the provider docs', { login_method: { id: IDP } }, /AccessRule\.raw kind "login_method" is not a rule kind the provider binding knows .*write it "loginMethod"/],
+    ['an unknown kind', { loginMethods: { id: IDP } }, /kind "loginMethods" is not a rule kind .*use one of .*loginMethod/],
+    ['Everyone spelled with a capital', { Everyone: {} }, /kind "Everyone" .*write it "everyone"/],
+    ['an empty inner object', { loginMethod: {} }, /AccessRule\.raw loginMethod is empty.*\{ loginMethod: \{ id: "\.\.\." \} \}/],
+    ['a field the binding drops', { githubOrganization: { identity_provider_id: IDP, name: 'w' } }, /githubOrganization has field "identity_provider_id", which the binding would drop; write it "identityProviderId"/],
+    ['a field on a kind without fields', { everyone: { all: true } }, /everyone has field "all".*takes no fields/],
+    ['an inner value that is not an object', { group: IDP }, /AccessRule\.raw group must be an object such as \{ group: \{ id: "\.\.\." \} \}/],
+  ])('fails on %s', (_, rule, message) => {
+    expect(() => AccessRule.raw(rule as any)).toThrow(message);
+  });
+
+  test.each(['0.0.0.0/0', '::/0', '10.1.2.3/0'])('fails on an ip rule for %s without dangerouslyAllowEveryone', (cidr) => {
+    expect(AccessRule.ip(cidr).admitsEveryone).toBe(true);
+    expect(AccessRule.raw({ ip: { ip: cidr } }).admitsEveryone).toBe(true);
+    expect(() => construct({ accessInclude: [AccessRule.ip(cidr)] })).toThrow(
+      new RegExp(`accessInclude\\[0\\] \\(ip ${cidr.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\) admits anyone who can sign in, from any address; set dangerouslyAllowEveryone`),
+    );
+    expect(() => construct({ accessExclude: [AccessRule.ip(cidr)] })).toThrow(/accessExclude\[0\] \(ip .*\) shuts everybody out/);
+  });
+
+  test('an office range is a plain rule', () => {
+    expect(AccessRule.ip('192.0.2.0/24').admitsEveryone).toBe(false);
+    expect(policyOf(synth({ accessRequire: [AccessRule.ip('192.0.2.0/24')] })).require).toEqual([{ ip: { ip: '192.0.2.0/24' } }]);
+  });
+
+  test('fails at synth when the final JSON has an empty rule (e.g. an override), naming where', () => {
+    const ad = construct({});
+    ad.accessPolicy!.addOverride('require', [{}]);
+    expect(() => Testing.synth(ad.node.scope as TerraformStack, true)).toThrow(/Access policy rules: resource\..*\.require\[0\] is an empty rule \{\}/);
+    // control: the same check finds nothing in a clean policy (the stack's other validation, a
+    // missing provider construct, is not ours).
+    const clean = construct({ accessRequire: [AccessRule.loginMethod(IDP)] });
+    const messages = clean.node.scope!.node.findAll().flatMap((c) => c.node.validate());
+    expect(messages.filter((m) => /Access policy rules/.test(m))).toEqual([]);
+    expect(ad.node.scope!.node.findAll().flatMap((c) => c.node.validate()).filter((m) => /Access policy rules/.test(m))).toHaveLength(1);
+  });
+
+  test('fails at synth on an inline infrastructure policy whose rule lost its fields', () => {
+    const ad = construct({ mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY });
+    ad.accessApplication.addOverride('policies.0.exclude', [{ login_method: {} }]);
+    expect(() => Testing.synth(ad.node.scope as TerraformStack, true)).toThrow(/policies\[0\]\.exclude\[0\]\.login_method is empty/);
+  });
+
+  test('emptyRuleProblems reads Terraform JSON at any depth', () => {
+    expect(emptyRuleProblems({ include: [{ email: { email: 'a@b.co' } }], require: ['${var.r}'] })).toEqual([]);
+    expect(emptyRuleProblems({ policies: [{ include: [{}, { nope: {} }] }] })).toEqual([
+      expect.stringMatching(/^policies\[0\]\.include\[0\] is an empty rule/),
+      'policies[0].include[1] has rule kind "nope", which the provider does not know',
+    ]);
   });
 });

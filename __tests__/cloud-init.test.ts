@@ -1,9 +1,10 @@
-import { Token } from 'cdktf';
+import { Testing, TerraformStack, Token } from 'cdktf';
+import { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { CloudInit, CloudInitOptions, renderCloudInit } from '../lib';
+import { AccessDroplet, AccessDropletFleet, CloudInit, CloudInitOptions, renderCloudInit } from '../lib';
 
 const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
-import { CA_KEY, TUNNEL_TOKEN } from './fixtures';
+import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
 
 const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] };
 
@@ -43,8 +44,39 @@ describe('renderCloudInit', () => {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'PermitRootLogin no',
+      'DisableForwarding yes',
+      'AllowTcpForwarding no',
+      'AllowAgentForwarding no',
+      'AllowStreamLocalForwarding no',
+      'X11Forwarding no',
+      'PermitTunnel no',
+      'GatewayPorts no',
+      'PermitUserRC no',
     ]);
     expect(doc.ssh_pwauth).toBe(false);
+  });
+
+  test('allowPortForwarding turns on local TCP forwarding only, and warns what it opens', () => {
+    const { doc } = render({ allowPortForwarding: true });
+    const settings = (file(doc, `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`).content as string).split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(settings.slice(7)).toEqual([
+      'DisableForwarding no',
+      'AllowTcpForwarding local',
+      'AllowAgentForwarding no',
+      'AllowStreamLocalForwarding no',
+      'X11Forwarding no',
+      'PermitTunnel no',
+      'GatewayPorts no',
+      'PermitUserRC no',
+    ]);
+    expect(CloudInit.warnings({ ...base, allowPortForwarding: true })).toEqual([
+      expect.stringMatching(/^allowPortForwarding is set: every Access user can forward TCP connections .*loopback.*VPC/),
+    ]);
+    expect(CloudInit.warnings(base)).toEqual([]);
+  });
+
+  test('fails when allowPortForwarding is not a boolean', () => {
+    expect(() => render({ allowPortForwarding: 'yes' as any })).toThrow(/allowPortForwarding "yes" must be true or false/);
   });
 
   test('creates one locked bash account per user, sudo only when asked', () => {
@@ -113,5 +145,32 @@ describe('renderCloudInit', () => {
   test('fails when user_data would pass the 64 KiB limit', () => {
     const users = Array.from({ length: 2000 }, (_, i) => `user${i}@example.com`);
     expect(() => renderCloudInit({ ...base, users })).toThrow(/user_data would be about \d+ bytes for 2000 users, over DigitalOcean's 65536-byte limit/);
+  });
+});
+
+describe('allowPortForwarding through the constructs', () => {
+  const dropInOf = (json: string) =>
+    (parse(JSON.parse(json).resource.digitalocean_droplet[Object.keys(JSON.parse(json).resource.digitalocean_droplet)[0]].user_data) as any)
+      .write_files.find((f: any) => f.path === `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`).content as string;
+  const warnings = (scope: Construct) =>
+    scope.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
+
+  test('AccessDroplet: off by default; on, the drop-in allows local forwarding and the construct warns', () => {
+    const off = new AccessDroplet(new TerraformStack(Testing.app(), 'off'), 'Test', minimalProps);
+    expect(dropInOf(Testing.synth(off.node.scope as TerraformStack))).toContain('\nDisableForwarding yes\n');
+    expect(warnings(off)).toEqual([]);
+    const on = new AccessDroplet(new TerraformStack(Testing.app(), 'on'), 'Test', { ...minimalProps, allowPortForwarding: true });
+    expect(dropInOf(Testing.synth(on.node.scope as TerraformStack))).toContain('\nAllowTcpForwarding local\n');
+    expect(warnings(on)).toEqual([expect.stringMatching(/^allowPortForwarding is set/)]);
+  });
+
+  test('AccessDropletFleet: every host gets the opt-in, each with the warning', () => {
+    const fleet = new AccessDropletFleet(new TerraformStack(Testing.app(), 'fleet'), 'Fleet', {
+      accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+      count: 2, hostnamePattern: 'web-{index}.widgetcorp.tech', allowPortForwarding: true,
+    });
+    const droplets = JSON.parse(Testing.synth(fleet.node.scope as TerraformStack)).resource.digitalocean_droplet;
+    for (const d of Object.values(droplets) as any[]) expect(d.user_data).toContain('AllowTcpForwarding local');
+    expect(warnings(fleet).filter((w) => /^allowPortForwarding/.test(w))).toHaveLength(2);
   });
 });

@@ -1,4 +1,9 @@
-import { resolveUsers, UNIX_NAME_PATTERN } from '../lib/users';
+import { Testing, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode, FleetHost } from '../lib';
+import { CertificatePrincipals, CloudInit, renderCloudInit } from '../lib/cloud-init';
+import { checkPrincipalCollisions, resolveUsers, UNIX_NAME_PATTERN, userWarnings } from '../lib/users';
+import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
 
 describe('resolveUsers', () => {
   test('derives the Unix name from the email local part', () => {
@@ -33,4 +38,130 @@ describe('resolveUsers', () => {
 
 test('fails on names that start with an underscore (Debian system accounts like _apt)', () => {
   expect(() => resolveUsers([{ email: 'x@example.com', unixName: '_apt' }])).toThrow(/unix name "_apt" is reserved/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// one principal, one person: every entry point (resolveUsers, renderCloudInit, AccessDroplet,
+// the fleet's hosts that share an Access application and its CA) refuses a shared principal.
+
+const corpAdmin = { email: 'admin@corp.com', unixName: 'corpadm', sudo: true };
+const vendorAdmin = { email: 'admin@vendor.io', unixName: 'vendadm' };
+
+function warningsIn(scope: Construct): string[] {
+  return scope.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
+}
+
+function droplet(props: Partial<AccessDropletProps>): AccessDroplet {
+  return new AccessDroplet(new TerraformStack(Testing.app(), 'stack'), 'Test', { ...minimalProps, ...props } as AccessDropletProps);
+}
+
+function fleet(hosts: FleetHost[]): AccessDropletFleet {
+  return new AccessDropletFleet(new TerraformStack(Testing.app(), 'stack'), 'Fleet', {
+    accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'], hosts,
+  });
+}
+
+describe('one principal, one account', () => {
+  test('fails when two emails share a local part, naming both and the way out', () => {
+    expect(() => resolveUsers([corpAdmin, vendorAdmin])).toThrow(
+      /users: admin@corp\.com and admin@vendor\.io would both get certificates for principal "admin".*unixName does not help.*different Access applications.*infrastructure mode/,
+    );
+  });
+
+  test('fails when local parts differ only in case (the lower-case alias collides)', () => {
+    expect(() => resolveUsers([{ email: 'Alice@corp.com', unixName: 'alice' }, { email: 'alice@other.com', unixName: 'alice2' }])).toThrow(
+      /Alice@corp\.com and alice@other\.com would both get certificates for principal "alice"/,
+    );
+  });
+
+  test('the same person listed in two spellings of one email is no collision', () => {
+    expect(() => checkPrincipalCollisions(resolveUsers(['srhea@cloudflare.com']).concat(resolveUsers([{ email: 'SRHEA@cloudflare.com', unixName: 'srhea' }])), 'hosts')).not.toThrow();
+  });
+
+  test('infrastructure mode accepts the pair: the principal is the Unix name', () => {
+    expect(resolveUsers([corpAdmin, vendorAdmin], 'users', {}, CertificatePrincipals.UNIX_NAME).map((u) => u.unixName)).toEqual(['corpadm', 'vendadm']);
+  });
+
+  test('fails in renderCloudInit too', () => {
+    expect(() => renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: [corpAdmin, vendorAdmin] })).toThrow(/would both get certificates for principal "admin"/);
+  });
+
+  test('renderCloudInit with unix-name principals renders the pair', () => {
+    const text = renderCloudInit({
+      caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: [corpAdmin, vendorAdmin], certificatePrincipals: CertificatePrincipals.UNIX_NAME,
+    });
+    expect(text).toContain('content: "vendadm\\n"');
+  });
+
+  test('fails in a self-hosted AccessDroplet, and infrastructure mode is the way out', () => {
+    expect(() => droplet({ users: [corpAdmin, vendorAdmin] })).toThrow(/admin@corp\.com and admin@vendor\.io/);
+    const infra = droplet({
+      users: [corpAdmin, vendorAdmin], mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY,
+    });
+    expect(infra.droplet).toBeDefined();
+  });
+
+  test('fails in a fleet when hosts of one Access application give the local part to two people', () => {
+    expect(() => fleet([
+      { hostname: 'a.widgetcorp.tech', users: [corpAdmin] },
+      { hostname: 'b.widgetcorp.tech', users: [vendorAdmin] },
+    ])).toThrow(/the hosts of Access application web-1: admin@corp\.com and admin@vendor\.io would both get certificates for principal "admin"/);
+  });
+
+  test('fails in a fleet when a host gives a common user\'s local part to someone else', () => {
+    expect(() => fleet([{ hostname: 'a.widgetcorp.tech' }, { hostname: 'b.widgetcorp.tech', users: [{ email: 'srhea@vendor.io', unixName: 'vsrhea' }] }]))
+      .toThrow(/srhea@cloudflare\.com and srhea@vendor\.io/);
+  });
+
+  test('a fleet accepts the pair on hosts with different Access applications (different CAs)', () => {
+    const hosts: FleetHost[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((h) => ({ hostname: `${h}.widgetcorp.tech` }));
+    const f = fleet([{ ...hosts[0], users: [corpAdmin] }, ...hosts.slice(1, 5), { ...hosts[5], users: [vendorAdmin] }]);
+    expect(f.accessApplications).toHaveLength(2);
+  });
+
+  test('fails on a local part starting with "#" (a comment in the principals file)', () => {
+    expect(() => resolveUsers([{ email: '#ops@example.com', unixName: 'ops' }])).toThrow(
+      /users\[0\]\.email "#ops@example\.com" has a local part that starts with "#", which sshd reads as a comment/,
+    );
+  });
+
+  test('a "#" local part is fine in infrastructure mode, where the principal is the Unix name', () => {
+    expect(resolveUsers([{ email: '#ops@example.com', unixName: 'ops' }], 'users', {}, CertificatePrincipals.UNIX_NAME)[0].unixName).toBe('ops');
+  });
+});
+
+describe('no root through the side door', () => {
+  test.each(['disk', 'docker', 'lxd', 'kmem', 'root', 'shadow', 'sudo', 'wheel', 'admin'])('fails on group %s without sudo, naming the group and why', (group) => {
+    expect(() => resolveUsers([{ email: 'x@example.com', groups: [group] }])).toThrow(
+      new RegExp(`users\\[0\\]\\.groups has "${group}" for x@example\\.com, a root-equivalent group \\(a member .+\\); remove it, or set sudo: true`),
+    );
+  });
+
+  test('the disk group names the tunnel token it exposes', () => {
+    expect(() => resolveUsers([{ email: 'x@example.com', groups: ['disk'] }])).toThrow(/tunnel\.env/);
+  });
+
+  test('accepts root-equivalent groups with sudo (they add nothing), without a warning', () => {
+    const users = resolveUsers([{ email: 'x@example.com', sudo: true, groups: ['docker', 'adm'] }]);
+    expect(users[0].groups).toEqual(['docker', 'adm']);
+    expect(userWarnings(users)).toEqual([]);
+  });
+
+  test('accepts log groups with a warning that says what they expose', () => {
+    const users = resolveUsers([{ email: 'x@example.com', groups: ['adm', 'systemd-journal', 'www-data'] }]);
+    expect(userWarnings(users)).toEqual([
+      expect.stringMatching(/^x@example\.com \(x\) joins group "adm", whose members read logs: it reads \/var\/log \(auth\.log/),
+      expect.stringMatching(/joins group "systemd-journal".*whole system journal/),
+    ]);
+  });
+
+  test('CloudInit.warnings returns the renderer\'s warnings; AccessDroplet attaches them', () => {
+    const users = [{ email: 'x@example.com', groups: ['adm'] }];
+    expect(CloudInit.warnings({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users })).toEqual([expect.stringMatching(/joins group "adm"/)]);
+    expect(warningsIn(droplet({ users }))).toEqual([expect.stringMatching(/joins group "adm"/)]);
+  });
+
+  test('fails on a root-equivalent group in a fleet host\'s own users', () => {
+    expect(() => fleet([{ hostname: 'a.widgetcorp.tech', users: [{ email: 'x@example.com', groups: ['docker'] }] }])).toThrow(/groups has "docker"/);
+  });
 });

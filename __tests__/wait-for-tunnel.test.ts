@@ -339,6 +339,29 @@ describe('wait-for-tunnel', () => {
     expect(r.stderr).toMatch(/HTTP 400: \[7003\] Could not route/);
   });
 
+  test('prints API error text with control characters escaped: no forged lines, no terminal escapes', async () => {
+    const hostile = 'bad\u001b[2J\u001b[31m\rwait-for-tunnel: tunnel is healthy\nforged\u0007\u009b1m\u2028\u202e';
+    const api = await fakeApi([failure(400, 7003, hostile)]);
+    const r = await run(baseEnv(api), api);
+
+    expect(r.code).toBe(2);
+    // two lines, both ours: the start, then the error, whatever the API put in its text.
+    const lines = r.stderr.split('\n').filter((l) => l);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^wait-for-tunnel: the Cloudflare API answered HTTP 400: \[7003\] bad/);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+    expect(r.stderr).toContain('bad\\u001b[2J\\u001b[31m\\u000dwait-for-tunnel: tunnel is healthy\\u000aforged\\u0007\\u009b1m\\u2028\\u202e');
+  });
+
+  test('escapes control characters in a status the API sends while waiting', async () => {
+    const api = await fakeApi([tunnel('inactive\u001b]0;pwned\u0007'), tunnel('healthy')]);
+    const r = await run(baseEnv(api), api);
+
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/\u001b|\u0007/);
+    expect(r.stderr).toContain('status inactive\\u001b]0;pwned\\u0007');
+  });
+
   test.each(['CLOUDFLARE_API_TOKEN', 'CF_ACCOUNT_ID', 'CF_TUNNEL_ID'])('fails with exit 2 naming %s when it is missing', async (name) => {
     const api = await fakeApi([tunnel('healthy')]);
     for (const value of [undefined, '']) {

@@ -55,8 +55,18 @@ function redact(text) {
   return out;
 }
 
+/**
+ * Shows control characters (C0, DEL, C1, Unicode line separators and bidi overrides) as escapes:
+ * API text is printed as received, and a hostile or intercepted API must not forge log lines
+ * (a newline, a carriage return) or send the terminal escape sequences.
+ */
+function printable(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function log(line) {
-  process.stderr.write(`${NAME}: ${redact(line)}\n`);
+  process.stderr.write(`${NAME}: ${printable(redact(line))}\n`);
 }
 
 class Fatal extends Error {}
@@ -345,7 +355,7 @@ async function main() {
     const r = await poll(cfg, Math.min(REQUEST_TIMEOUT_MS, remaining));
     if (r.ready) {
       const conns = r.connections === undefined ? '' : ` with ${r.connections} connection${r.connections === 1 ? '' : 's'}${r.colos.length ? ` (${r.colos.join(', ')})` : ''}`;
-      process.stdout.write(`${NAME}: ${redact(`${subject(cfg)} is healthy${conns} after ${fmtSec(Date.now() - started)}`)}\n`);
+      process.stdout.write(`${NAME}: ${printable(redact(`${subject(cfg)} is healthy${conns} after ${fmtSec(Date.now() - started)}`))}\n`);
       return EXIT_HEALTHY;
     }
 

@@ -17,7 +17,7 @@ import {
   defineAccessApplication, defineDnsRecord, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessScript, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
-import { AccessUserInput, resolveUsers, UnixNaming } from './users';
+import { AccessUserInput, checkPrincipalCollisions, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
 
 const ACCESS_DOMAINS_PER_APPLICATION = 5;
@@ -218,6 +218,14 @@ export class AccessDropletFleet extends Construct {
       const group = planned.slice(start, start + ACCESS_DOMAINS_PER_APPLICATION);
       const number = start / ACCESS_DOMAINS_PER_APPLICATION + 1;
       const appScope = new Construct(access, `App${number}`);
+      // everyone admitted to these hosts gets certificates from one CA: one principal, one person
+      // (the common users alone were checked above).
+      if (group.some((h) => h.spec.users !== undefined)) {
+        checkPrincipalCollisions(
+          group.flatMap((h) => resolveUsers([...props.users, ...(h.spec.users ?? [])], `hosts[${h.index}] (${h.hostname}) users`, props)),
+          `the hosts of Access application ${props.name}-${number}`,
+        );
+      }
       // extra users of a host pass Access for the hosts of its application only.
       const extraEmails = unique(group.flatMap((h) => (h.spec.users ?? []).map((u) => (typeof u === 'string' ? u : u.email))))
         .filter((e) => !admitted.includes(e.toLowerCase()));

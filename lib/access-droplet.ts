@@ -12,7 +12,7 @@ import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
+import { AccessPolicyOptions, DropletOptions, resolvePolicyRules, validateAccessRulesOnSynth } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import { CertificatePrincipals } from './cloud-init';
 import {
@@ -214,7 +214,7 @@ export class AccessDroplet extends Construct {
     validateId('accountId', props.accountId);
     if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
-    const users = resolveUsers(props.users, 'users', props);
+    const users = resolveUsers(props.users, 'users', props, infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART);
     const settings = resolveDropletOptions(props);
     const name = props.name ?? nameFromHostname(props.hostname, id);
     if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
@@ -264,6 +264,7 @@ export class AccessDroplet extends Construct {
         autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
         tags: appOptions.tags,
       });
+      validateAccessRulesOnSynth(application);
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');

@@ -1,5 +1,5 @@
-import { Token } from 'cdktf';
-import { AccessRule } from './access-rule';
+import { TerraformResource, Token } from 'cdktf';
+import { AccessRule, accessRuleKinds } from './access-rule';
 import { validateEmail } from './users';
 
 /**
@@ -151,6 +151,17 @@ export interface DropletOptions {
   readonly restrictMetadataService?: boolean;
 
   /**
+   * Whether Access users may forward TCP connections from the droplet (`ssh -L`, `-D`, `-W`),
+   * e.g. to reach a database that listens only on the host. Each of them can then reach
+   * whatever the droplet reaches: services on its loopback (cloudflared's metrics endpoint among
+   * them), other droplets in its VPC, the internet; the construct warns about it. Agent, X11,
+   * unix-socket, tunnel-device and remote (`ssh -R`) forwarding stay off either way.
+   *
+   * @default false
+   */
+  readonly allowPortForwarding?: boolean;
+
+  /**
    * How long an Access login lasts before the user signs in to the identity provider again.
    *
    * @default - Cloudflare's default (24h)
@@ -250,7 +261,8 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
   extra.forEach((rule, i) => {
     if (rule.admitsEveryone && props.dangerouslyAllowEveryone !== true) {
       throw new Error(
-        `accessInclude[${i}] (${rule.describe()}) admits anyone who can sign in; set dangerouslyAllowEveryone: true if that is really what you want`,
+        `accessInclude[${i}] (${rule.describe()}) admits anyone who can sign in${rule.kind === 'everyone' ? '' : ', from any address'}; ` +
+        'set dangerouslyAllowEveryone: true if that is really what you want',
       );
     }
   });
@@ -273,7 +285,7 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
   const exclude = rulesOf('accessExclude', props.accessExclude);
   exclude.forEach((rule, i) => {
     if (rule.admitsEveryone) {
-      throw new Error(`accessExclude[${i}] (everyone) shuts everybody out, the listed users too; remove it`);
+      throw new Error(`accessExclude[${i}] (${rule.describe()}) shuts everybody out, the listed users too; remove it`);
     }
     const email = rule.kind === 'email' ? String(rule.toProvider().email.email).toLowerCase() : undefined;
     if (email !== undefined && accounts.has(email)) {
@@ -281,4 +293,55 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
     }
   });
   return { include, require, exclude, warnings };
+}
+
+const RULE_LISTS = new Set(['include', 'require', 'exclude']);
+
+/**
+ * The empty or unknown rules in a synthesized resource body (Terraform's snake_case JSON, e.g.
+ * `resource.toTerraform()`): every `include`/`require`/`exclude` list at any depth, so an
+ * application's inline policies count too. An empty rule object is what the binding leaves of a
+ * rule it does not know; in `require` or `exclude` it would silently drop a condition.
+ */
+export function emptyRuleProblems(body: unknown, path = ''): string[] {
+  if (Array.isArray(body)) return body.flatMap((v, i) => emptyRuleProblems(v, `${path}[${i}]`));
+  if (body === null || typeof body !== 'object') return [];
+  const kinds = new Map([...accessRuleKinds().values()].map((k) => [k.terraformKind, k]));
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    const here = path ? `${path}.${key}` : key;
+    if (!RULE_LISTS.has(key) || !Array.isArray(value)) {
+      problems.push(...emptyRuleProblems(value, here));
+      continue;
+    }
+    value.forEach((rule, i) => {
+      // a whole list or rule given as a token cannot be inspected here.
+      if (rule === null || typeof rule !== 'object') return;
+      const present = Object.entries(rule as Record<string, unknown>).filter(([, v]) => v !== undefined && v !== null);
+      if (present.length === 0) {
+        problems.push(`${here}[${i}] is an empty rule {}: the provider binding dropped whatever it was; build it with AccessRule and check its kind`);
+        return;
+      }
+      for (const [kindName, inner] of present) {
+        const kind = kinds.get(kindName);
+        if (kind === undefined) {
+          problems.push(`${here}[${i}] has rule kind "${kindName}", which the provider does not know`);
+        } else if (kind.fields.size > 0 && inner !== null && typeof inner === 'object' &&
+          Object.values(inner as Record<string, unknown>).every((v) => v === undefined || v === null)) {
+          problems.push(`${here}[${i}].${kindName} is empty: the rule lost its fields (${[...kind.fields.values()].join(', ')})`);
+        }
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * Checks, when the stack is synthesized, that the resource's final JSON (overrides included)
+ * has no empty or unknown Access rule.
+ */
+export function validateAccessRulesOnSynth(resource: TerraformResource): void {
+  resource.node.addValidation({
+    validate: () => emptyRuleProblems(resource.toTerraform()).map((p) => `Access policy rules: ${p}`),
+  });
 }

@@ -1,5 +1,59 @@
-import { Token } from 'cdktf';
+import { Token, Tokenization } from 'cdktf';
+import { zeroTrustAccessPolicyIncludeToTerraform } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
 import { validateEmail } from './users';
+
+/** One rule kind of the provider binding: its spellings and the fields of its inner object. */
+export interface RuleKind {
+  /** the binding's (camelCase) key, e.g. `loginMethod`. */
+  readonly kind: string;
+  /** the Terraform (snake_case) key, e.g. `login_method`. */
+  readonly terraformKind: string;
+  /** the inner object's fields, camelCase (binding) → snake_case (Terraform); none for flags like `everyone`. */
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+const META_KEYS = new Set(['resolve', 'withinArray', 'toJSON', 'then']);
+let ruleKindCache: Map<string, RuleKind> | undefined;
+
+/**
+ * The rule kinds of an Access policy's include/require/exclude, read from the installed binding
+ * itself (the keys its `zeroTrustAccessPolicyIncludeToTerraform` mapper emits, and the fields
+ * each kind's mapper reads), so the list cannot drift from what the binding synthesizes: a key
+ * the binding does not know is dropped from the JSON without a word.
+ */
+export function accessRuleKinds(): ReadonlyMap<string, RuleKind> {
+  if (ruleKindCache === undefined) {
+    const kinds = new Map<string, RuleKind>();
+    const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    for (const terraformKind of Object.keys(zeroTrustAccessPolicyIncludeToTerraform({}))) {
+      const kind = camel(terraformKind);
+      // a stand-in inner object that records which fields the kind's mapper reads.
+      const read = new Set<string>();
+      const probe = new Proxy({}, {
+        get: (_t, name) => {
+          if (typeof name === 'string' && !META_KEYS.has(name)) read.add(name);
+          return undefined;
+        },
+        has: () => false,
+      });
+      zeroTrustAccessPolicyIncludeToTerraform({ [kind]: probe } as any);
+      const fields = new Map<string, string>();
+      for (const field of read) {
+        const out = (zeroTrustAccessPolicyIncludeToTerraform({ [kind]: { [field]: 'x' } } as any) as any)[terraformKind] ?? {};
+        const emitted = Object.keys(out).find((k) => out[k] === 'x');
+        if (emitted !== undefined) fields.set(field, emitted);
+      }
+      kinds.set(kind, { kind, terraformKind, fields });
+    }
+    ruleKindCache = kinds;
+  }
+  return ruleKindCache;
+}
+
+/** Whether a CIDR (or bare address) covers every address of its family, e.g. `0.0.0.0/0`, `::/0`. */
+function coversAllAddresses(value: unknown): boolean {
+  return typeof value === 'string' && /\/0*0$/.test(value.trim()) && !Token.isUnresolved(value);
+}
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -69,8 +123,14 @@ export class AccessRule {
   }
 
   /**
-   * Any rule in the binding's shape (one key), e.g.
+   * Any rule in the binding's shape (one key, camelCase as in the binding), e.g.
    * `{ githubOrganization: { identityProviderId: "...", name: "widgetcorp" } }`.
+   *
+   * Only the kinds the installed provider binding defines are accepted, each with the fields it
+   * knows (the binding drops anything else from the JSON without a word, so a rule would
+   * vanish). Everyone-like rules (`everyone`, an `ip` range covering all addresses such as
+   * `0.0.0.0/0` or `::/0`) count as `AccessRule.everyone()`: in include they need
+   * `dangerouslyAllowEveryone`.
    *
    * @see https://registry.terraform.io/providers/cloudflare/cloudflare/5.14.0/docs/resources/zero_trust_access_policy#include
    */
@@ -79,7 +139,44 @@ export class AccessRule {
     if (keys.length !== 1) {
       throw new Error(`AccessRule.raw ${JSON.stringify(rule)} must have exactly one key, the rule kind (e.g. "githubOrganization")`);
     }
-    return new AccessRule(keys[0], { ...rule }, keys[0] === 'everyone', false);
+    const key = keys[0];
+    const kinds = accessRuleKinds();
+    const kind = kinds.get(key);
+    if (kind === undefined) {
+      const bySpelling = [...kinds.values()].find((k) => k.terraformKind === key || k.kind.toLowerCase() === key.replace(/[_-]/g, '').toLowerCase());
+      const hint = bySpelling !== undefined
+        ? `; write it "${bySpelling.kind}" (the binding's camelCase spelling)`
+        : `; use one of ${[...kinds.keys()].join(', ')}`;
+      throw new Error(`AccessRule.raw kind ${JSON.stringify(key)} is not a rule kind the provider binding knows (it would synthesize to an empty rule)${hint}`);
+    }
+    const inner = rule[key];
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner) || Tokenization.isResolvable(inner)) {
+      throw new Error(`AccessRule.raw ${key} must be an object such as ${example(kind)}, got ${JSON.stringify(inner)}`);
+    }
+    for (const field of Object.keys(inner)) {
+      if (!kind.fields.has(field)) {
+        const camelField = [...kind.fields.entries()].find(([, snake]) => snake === field)?.[0];
+        const known = kind.fields.size > 0 ? `its fields are ${[...kind.fields.keys()].join(', ')}` : 'it takes no fields: pass {}';
+        throw new Error(
+          `AccessRule.raw ${key} has field ${JSON.stringify(field)}, which the binding would drop` +
+          (camelField !== undefined ? `; write it "${camelField}"` : `; ${known}`),
+        );
+      }
+    }
+    const given = Object.keys(inner).filter((f) => inner[f] !== undefined && inner[f] !== null && inner[f] !== '');
+    if (kind.fields.size > 0 && given.length === 0) {
+      throw new Error(`AccessRule.raw ${key} is empty, so the rule would match nothing it was meant to; pass e.g. ${example(kind)}`);
+    }
+    const everyoneLike = key === 'everyone' || (key === 'ip' && coversAllAddresses(inner.ip));
+    return new AccessRule(key, { [key]: { ...inner } }, everyoneLike, false);
+  }
+
+  /**
+   * Matches requests from an IP range (CIDR), e.g. an office network. A range that covers every
+   * address (`0.0.0.0/0`, `::/0`) admits everyone, like {@link AccessRule.everyone}.
+   */
+  public static ip(cidr: string): AccessRule {
+    return AccessRule.raw({ ip: { ip: cidr } });
   }
 
   private static checkId(field: string, id: string) {
@@ -112,4 +209,8 @@ export class AccessRule {
     const value = inner && typeof inner === 'object' ? Object.values(inner).filter((v) => typeof v === 'string').join(' ') : '';
     return value ? `${this.kind} ${value}` : this.kind;
   }
+}
+
+function example(kind: RuleKind): string {
+  return `{ ${kind.kind}: { ${[...kind.fields.keys()].map((f) => `${f}: "..."`).join(', ')} } }`.replace('{  }', '{}');
 }

@@ -1,21 +1,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
-import { AccessUserInput, resolveUsers, ResolvedUser, UnixNaming } from './users';
+import { AccessUserInput, CertificatePrincipals, resolveUsers, ResolvedUser, UnixNaming, userWarnings } from './users';
 
-/** Which name the SSH certificates that open an account carry as principal. */
-export enum CertificatePrincipals {
-  /**
-   * The email's local part: what Access short-lived certificates (self-hosted applications)
-   * carry. An account whose Unix name differs accepts its owner's local part.
-   */
-  EMAIL_LOCAL_PART = 'email-local-part',
-  /**
-   * The Unix name: what Access for Infrastructure certificates carry (the username the person
-   * asked for, checked against the policy's allowed usernames).
-   */
-  UNIX_NAME = 'unix-name',
-}
+// the enum lives with the users, whose checks depend on it; it stays exported from here too.
+export { CertificatePrincipals };
 
 const DEFAULT_CLOUDFLARED_APT_URL = 'https://pkg.cloudflare.com/cloudflared';
 const DEFAULT_CLOUDFLARED_APT_KEY_URL = 'https://pkg.cloudflare.com/cloudflare-main.gpg';
@@ -52,6 +41,20 @@ export interface CloudInitOptions extends UnixNaming {
    * @default true
    */
   readonly restrictMetadataService?: boolean;
+
+  /**
+   * Whether Access users may forward TCP connections from the droplet (`ssh -L`, `-D`, `-W`),
+   * e.g. to reach a database that listens only on the host. Each of them can then reach
+   * whatever the droplet reaches: services on its loopback (cloudflared's metrics endpoint among
+   * them), other droplets in its VPC, the internet. Agent, X11, unix-socket, tunnel-device and
+   * remote (`ssh -R`) forwarding stay off either way, as does `~/.ssh/rc`.
+   *
+   * The constructs warn when it is set; {@link CloudInit.warnings} returns that warning for
+   * callers of the renderer.
+   *
+   * @default false
+   */
+  readonly allowPortForwarding?: boolean;
 
   /**
    * Which principal a certificate must carry to open an account.
@@ -92,18 +95,26 @@ export interface CloudInitOptions extends UnixNaming {
 
 // static fragments are read once per process, on first use, and kept already indented for
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
-let fragments: { template: string; sshd: string; unit: string; setup: string; guard: string; guardUnit: string } | undefined;
+let fragments: {
+  template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
+  guardRequires: string; guardUserSlice: string; guardNftables: string;
+} | undefined;
 function loadFragments() {
   if (!fragments) {
     const dir = join(__dirname, '..', 'cloud-init');
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const sshd = read('sshd-access.conf');
     fragments = {
       template: read('cloud-config.yaml'),
-      sshd: indent(read('sshd-access.conf'), 6),
+      sshd: indent(sshd, 6),
+      sshdForwarding: indent(withPortForwarding(sshd), 6),
       unit: indent(read('cloudflared-access.service'), 6),
       setup: indent(read('setup.sh'), 6),
       guard: indent(read('metadata-guard.sh'), 6),
       guardUnit: indent(read('cdktf-metadata-guard.service'), 6),
+      guardRequires: indent(read('metadata-guard-requires.conf'), 6),
+      guardUserSlice: indent(read('metadata-guard-user-slice.conf'), 6),
+      guardNftables: indent(read('metadata-guard-nftables.conf'), 6),
     };
   }
   return fragments;
@@ -137,18 +148,49 @@ function checkLiteral(field: string, value: string, pattern: RegExp, what: strin
   }
 }
 
-function metadataGuardEntries(script: string, unit: string): string {
+/** the drop-in with local TCP forwarding allowed: the one switch `allowPortForwarding` turns. */
+function withPortForwarding(dropIn: string): string {
+  const swap = (text: string, from: string, to: string) => {
+    if (text.split('\n').filter((l) => l === from).length !== 1) {
+      throw new Error(`cloud-init/sshd-access.conf must have the line "${from}" once`);
+    }
+    return text.split('\n').map((l) => (l === from ? to : l)).join('\n');
+  };
+  const noBlanket = swap(dropIn, 'DisableForwarding yes', '# allowPortForwarding: local TCP forwarding (ssh -L, -D, -W) only.\nDisableForwarding no');
+  return swap(noBlanket, 'AllowTcpForwarding no', 'AllowTcpForwarding local');
+}
+
+/** What a reviewer should know about rendering these options: see {@link CloudInit.warnings}. */
+function optionWarnings(options: CloudInitOptions): string[] {
+  return options.allowPortForwarding === true
+    ? ['allowPortForwarding is set: every Access user can forward TCP connections from the droplet (ssh -L, -D, -W) to anything it reaches: ' +
+      'services listening only on its loopback (cloudflared\'s metrics endpoint among them), other droplets in its VPC, and the internet']
+    : [];
+}
+
+/** the drop-ins that add the guard's second layer and tie ssh and cloudflared to it. */
+export const METADATA_GUARD_DROP_INS = {
+  ssh: '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf',
+  cloudflared: '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf',
+  userSlice: '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf',
+  nftables: '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf',
+} as const;
+
+function metadataGuardEntries(f: ReturnType<typeof loadFragments>): string {
+  const entry = (path: string, permissions: string, content: string) => [
+    `  - path: ${path}`,
+    '    owner: root:root',
+    `    permissions: "${permissions}"`,
+    '    content: |',
+    content,
+  ];
   return [
-    '  - path: /usr/local/lib/cdktf-access-droplet/metadata-guard',
-    '    owner: root:root',
-    '    permissions: "0755"',
-    '    content: |',
-    script,
-    '  - path: /etc/systemd/system/cdktf-metadata-guard.service',
-    '    owner: root:root',
-    '    permissions: "0644"',
-    '    content: |',
-    unit,
+    ...entry('/usr/local/lib/cdktf-access-droplet/metadata-guard', '0755', f.guard),
+    ...entry('/etc/systemd/system/cdktf-metadata-guard.service', '0644', f.guardUnit),
+    ...entry(METADATA_GUARD_DROP_INS.userSlice, '0644', f.guardUserSlice),
+    ...entry(METADATA_GUARD_DROP_INS.ssh, '0644', f.guardRequires),
+    ...entry(METADATA_GUARD_DROP_INS.cloudflared, '0644', f.guardRequires),
+    ...entry(METADATA_GUARD_DROP_INS.nftables, '0644', f.guardNftables),
   ].join('\n');
 }
 
@@ -204,6 +246,15 @@ export class CloudInit {
     return renderCloudInit(options);
   }
 
+  /**
+   * What the constructs would warn about for these options (the renderer itself cannot warn):
+   * groups that read logs, `allowPortForwarding`. Throws on the same malformed options as
+   * {@link renderCloudInit}.
+   */
+  public static warnings(options: CloudInitOptions): string[] {
+    return renderCloudInitWithWarnings(options).warnings;
+  }
+
   private constructor() {}
 }
 
@@ -220,10 +271,22 @@ export class CloudInit {
  * @jsii ignore
  */
 export function renderCloudInit(options: CloudInitOptions): string {
-  const users = resolveUsers(options.users, 'users', options);
+  return renderCloudInitWithWarnings(options).text;
+}
+
+/**
+ * {@link renderCloudInit}, and what a construct should warn about (see {@link CloudInit.warnings}).
+ * @internal
+ */
+export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: string; warnings: string[] } {
   const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
   if (!Object.values(CertificatePrincipals).includes(principals)) {
     throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
+  }
+  // when certificates carry the email's local part, this refuses two people with one principal.
+  const users = resolveUsers(options.users, 'users', options, principals);
+  if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
+    throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
   }
   checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
   checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
@@ -241,12 +304,12 @@ export function renderCloudInit(options: CloudInitOptions): string {
     users: users.map(userEntry).join('\n'),
     caPublicKey: quoted(`${options.caPublicKey}\n`),
     sshdDropInName: SSHD_DROP_IN_NAME,
-    sshdDropIn: f.sshd,
+    sshdDropIn: options.allowPortForwarding === true ? f.sshdForwarding : f.sshd,
     principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
     tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: f.unit,
     setupScript: f.setup,
-    metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f.guard, f.guardUnit),
+    metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f),
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
@@ -263,5 +326,5 @@ export function renderCloudInit(options: CloudInitOptions): string {
       `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
     );
   }
-  return text;
+  return { text, warnings: [...userWarnings(users), ...optionWarnings(options)] };
 }

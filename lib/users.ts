@@ -29,7 +29,13 @@ export interface AccessUser {
   readonly sudo?: boolean;
 
   /**
-   * Extra groups the account joins, e.g. `adm`, `docker` (cloud-init creates any the image lacks).
+   * Extra groups the account joins, e.g. `www-data` or a team group (cloud-init creates any the
+   * image lacks).
+   *
+   * Groups that are root by another name (`root`, `sudo`, `wheel`, `admin`, `disk`, `docker`,
+   * `lxd`, `kmem`, `shadow`) are refused unless `sudo` is true: a member reads the tunnel token
+   * off the block device or starts a container that mounts `/`. Groups that read the system logs
+   * (`adm`, `systemd-journal`) are allowed with a warning.
    *
    * @default - none
    */
@@ -73,6 +79,20 @@ export interface UnixNaming {
   readonly unixNameStyle?: UnixNameStyle;
 }
 
+/** Which name the SSH certificates that open an account carry as principal. */
+export enum CertificatePrincipals {
+  /**
+   * The email's local part: what Access short-lived certificates (self-hosted applications)
+   * carry. An account whose Unix name differs accepts its owner's local part.
+   */
+  EMAIL_LOCAL_PART = 'email-local-part',
+  /**
+   * The Unix name: what Access for Infrastructure certificates carry (the username the person
+   * asked for, checked against the policy's allowed usernames).
+   */
+  UNIX_NAME = 'unix-name',
+}
+
 /** A user after validation: every field resolved. */
 export interface ResolvedUser {
   readonly email: string;
@@ -104,6 +124,27 @@ const RESERVED_UNIX_NAMES = new Set([
   'fwupd-refresh', 'cloudflared', 'ntp', 'chrony', 'postfix', 'docker', 'halt', 'shutdown',
 ]);
 
+/**
+ * Groups whose members are root by another route: the reason is part of the error message.
+ */
+export const ROOT_EQUIVALENT_GROUPS: { readonly [group: string]: string } = {
+  root: 'owns root\'s files (/etc/cloudflared-access among them)',
+  sudo: 'runs any command as root with sudo',
+  wheel: 'runs commands as root with sudo or su on images that configure it',
+  admin: 'runs any command as root with sudo on Ubuntu images',
+  disk: 'reads and writes the raw block devices, so it reads /etc/cloudflared-access/tunnel.env and /etc/shadow straight off the disk',
+  docker: 'starts containers that mount / as root',
+  lxd: 'starts privileged containers that mount / as root',
+  kmem: 'reads kernel memory',
+  shadow: 'reads every password hash in /etc/shadow',
+};
+
+/** Groups that only read logs: allowed, with a warning that says what they expose. */
+export const LOG_READER_GROUPS: { readonly [group: string]: string } = {
+  'adm': 'reads /var/log (auth.log with every login and its source address, syslog, cloud-init\'s logs)',
+  'systemd-journal': 'reads the whole system journal, every service\'s logs included',
+};
+
 function isReserved(name: string): boolean {
   return RESERVED_UNIX_NAMES.has(name) || name.startsWith('systemd-') || name.startsWith('_');
 }
@@ -117,10 +158,16 @@ export function validateEmail(field: string, email: unknown): string {
 }
 
 /**
- * Checks and normalises the users: emails, Unix names (valid, not reserved, unique), and at
- * least one user.
+ * Checks and normalises the users: emails, Unix names (valid, not reserved, unique), groups (no
+ * root-equivalent group without `sudo`), at least one user, and, when certificates carry the
+ * email's local part, one principal per person (see {@link checkPrincipalCollisions}).
  */
-export function resolveUsers(users: readonly AccessUserInput[] | undefined, field = 'users', naming: UnixNaming = {}): ResolvedUser[] {
+export function resolveUsers(
+  users: readonly AccessUserInput[] | undefined,
+  field = 'users',
+  naming: UnixNaming = {},
+  principals: CertificatePrincipals = CertificatePrincipals.EMAIL_LOCAL_PART,
+): ResolvedUser[] {
   if (!Array.isArray(users) || users.length === 0) {
     throw new Error(`${field} is empty; pass at least one user, e.g. ["srhea@cloudflare.com"]`);
   }
@@ -134,12 +181,21 @@ export function resolveUsers(users: readonly AccessUserInput[] | undefined, fiel
     mapped.set(email.toLowerCase(), name);
   }
   const byName = new Map<string, string>();
-  return users.map((input, i) => {
+  const localParts = principals === CertificatePrincipals.EMAIL_LOCAL_PART;
+  const resolved = users.map((input, i) => {
     const user: AccessUser = typeof input === 'string' ? { email: input } : input;
     if (user === null || typeof user !== 'object') {
       throw new Error(`${field}[${i}] ${JSON.stringify(input)} is neither an email nor { email, unixName?, sudo? }`);
     }
     const principal = validateEmail(`${field}[${i}].email`, user.email);
+    if (localParts && principal.startsWith('#')) {
+      // sshd reads a principals file line that starts with # as a comment: the account would
+      // accept no certificate, and a later edit could turn it into something else.
+      throw new Error(
+        `${field}[${i}].email ${JSON.stringify(user.email)} has a local part that starts with "#", which sshd reads as a comment in the principals file; ` +
+        'give this person an address without a leading "#", or use infrastructure mode, where the principal is the Unix name',
+      );
+    }
     const fromMap = mapped.get(user.email.toLowerCase());
     const unixName = user.unixName ?? fromMap ?? (style === UnixNameStyle.NORMALIZED ? normalizeLocalPart(principal) : principal);
     const source = user.unixName !== undefined ? '' : fromMap !== undefined ? ' (from unixNames)' : style === UnixNameStyle.NORMALIZED ? ' (from unixNameStyle normalized)' : '';
@@ -166,12 +222,71 @@ export function resolveUsers(users: readonly AccessUserInput[] | undefined, fiel
     byName.set(unixName, user.email);
     const groups = [...(user.groups ?? [])];
     for (const g of groups) {
-      if (!UNIX_NAME_PATTERN.test(g)) {
+      if (typeof g !== 'string' || !UNIX_NAME_PATTERN.test(g)) {
         throw new Error(`${field}[${i}].groups has ${JSON.stringify(g)}, which is not a valid group name`);
+      }
+      const why = Object.prototype.hasOwnProperty.call(ROOT_EQUIVALENT_GROUPS, g) ? ROOT_EQUIVALENT_GROUPS[g] : undefined;
+      if (why !== undefined && user.sudo !== true) {
+        throw new Error(
+          `${field}[${i}].groups has "${g}" for ${user.email}, a root-equivalent group (a member ${why}); ` +
+          'remove it, or set sudo: true if this person may be root anyway',
+        );
       }
     }
     return { email: user.email, principal, unixName, sudo: user.sudo === true, groups };
   });
+  if (localParts) checkPrincipalCollisions(resolved, `${field}`);
+  return resolved;
+}
+
+/**
+ * Throws when two people (different emails, compared case-insensitively) would get certificates
+ * with the same principal. Access signs a short-lived certificate for the email's local part,
+ * and an account accepts its owner's local part in either case, so `admin@corp.com` and
+ * `Admin@vendor.io` would each open the other's account.
+ *
+ * Call it over everyone who can reach hosts that trust the same CA: for one droplet its users;
+ * for a fleet, the common users and every host's own users of one Access application. Only for
+ * certificates that carry the local part (not in infrastructure mode, where the principal is the
+ * Unix name, already unique).
+ *
+ * @param users the resolved users (one person may appear more than once, e.g. on two hosts)
+ * @param where what the users are, for the message, e.g. `users` or `the hosts of app-1`
+ */
+export function checkPrincipalCollisions(users: readonly ResolvedUser[], where: string): void {
+  const byPrincipal = new Map<string, string>();
+  for (const u of users) {
+    const principal = u.principal.toLowerCase();
+    const other = byPrincipal.get(principal);
+    if (other === undefined) {
+      byPrincipal.set(principal, u.email);
+    } else if (other.toLowerCase() !== u.email.toLowerCase()) {
+      throw new Error(
+        `${where}: ${other} and ${u.email} would both get certificates for principal "${principal}" ` +
+        '(Access signs the email\'s local part, and each account also accepts its lower-case spelling), so each could open the other\'s account; ' +
+        'unixName does not help, the certificate is what collides: keep them on hosts with different Access applications, ' +
+        'or use infrastructure mode (mode: AccessMode.INFRASTRUCTURE), where the principal is the Unix name',
+      );
+    }
+  }
+}
+
+/**
+ * What a reviewer should know about the users, beyond what is refused: groups that read logs.
+ * The constructs attach these as warnings (Annotations); `renderCloudInit` cannot warn, so
+ * callers of the renderer read them from `CloudInit.warnings`.
+ */
+export function userWarnings(users: readonly ResolvedUser[]): string[] {
+  const warnings: string[] = [];
+  for (const u of users) {
+    for (const g of u.groups) {
+      const what = Object.prototype.hasOwnProperty.call(LOG_READER_GROUPS, g) ? LOG_READER_GROUPS[g] : undefined;
+      if (what !== undefined && !u.sudo) {
+        warnings.push(`${u.email} (${u.unixName}) joins group "${g}", whose members read logs: it ${what}`);
+      }
+    }
+  }
+  return warnings;
 }
 
 /** `Jane.Doe+ops` → `jane_doe`: lower case, no `+tag`, other characters become `_`. */

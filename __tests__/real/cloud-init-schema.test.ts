@@ -20,11 +20,12 @@ const USER_SHAPES: Record<string, AccessUserInput[]> = {
   'unixName differing from the principal': [{ email: 'jane.doe@example.com', unixName: 'jdoe' }],
   'sudo': [{ email: 'srhea@cloudflare.com', sudo: true }],
   'sudo false and empty groups': [{ email: 'srhea@cloudflare.com', sudo: false, groups: [] }],
-  'groups': [{ email: 'srhea@cloudflare.com', groups: ['adm', 'docker'] }],
+  'groups': [{ email: 'srhea@cloudflare.com', groups: ['adm', 'www-data'] }],
+  'root-equivalent groups with sudo': [{ email: 'srhea@cloudflare.com', sudo: true, groups: ['docker', 'lxd'] }],
   'all mixed': [
     'srhea@cloudflare.com',
     { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true, groups: ['adm'] },
-    { email: 'ops@example.org', groups: ['systemd-journal', 'docker'] },
+    { email: 'ops@example.org', groups: ['systemd-journal', 'www-data'] },
   ],
 };
 
@@ -63,6 +64,10 @@ function expectedWriteFiles(unixNames: string[]): Record<string, [string, string
     '/etc/systemd/system/cloudflared-access.service': ['root:root', '0644'],
     '/usr/local/lib/cdktf-access-droplet/metadata-guard': ['root:root', '0755'],
     '/etc/systemd/system/cdktf-metadata-guard.service': ['root:root', '0644'],
+    '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
     [SETUP]: ['root:root', '0755'],
   };
 }

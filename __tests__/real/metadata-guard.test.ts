@@ -2,9 +2,12 @@
 // metadata service listens on 169.254.169.254 there, and requests come from root, a system user
 // and login users. Nothing touches the host's own network or firewall.
 import { spawn, ChildProcess } from 'child_process';
-import { accessSync, constants, mkdirSync, symlinkSync, writeFileSync } from 'fs';
+import { accessSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run } from './helpers';
+import { METADATA_GUARD_DROP_INS } from '../../lib/cloud-init';
+import {
+  describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run, TOOLS, writeFile,
+} from './helpers';
 
 const CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca';
 
@@ -29,9 +32,21 @@ const IPTABLES = binary('/usr/sbin/iptables', 'iptables');
 const CURL = binary('/usr/bin/curl', 'curl');
 const SETPRIV = binary('/usr/bin/setpriv', 'util-linux');
 
-function guardScript(restrict?: boolean): string | undefined {
+function renderedFile(path: string, restrict?: boolean): string | undefined {
   const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), users: ['srhea@cloudflare.com'], restrictMetadataService: restrict }));
-  return doc.write_files?.find((f) => f.path === '/usr/local/lib/cdktf-access-droplet/metadata-guard')?.content;
+  return doc.write_files?.find((f) => f.path === path)?.content;
+}
+
+const GUARD_PATH = '/usr/local/lib/cdktf-access-droplet/metadata-guard';
+const GUARD_UNIT = '/etc/systemd/system/cdktf-metadata-guard.service';
+
+function guardScript(restrict?: boolean): string | undefined {
+  return renderedFile(GUARD_PATH, restrict);
+}
+
+/** `KEY=value` lines of a unit or drop-in. */
+function settings(unit: string, key: string): string[] {
+  return unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
 }
 
 describe('metadata guard in the cloud-config', () => {
@@ -45,9 +60,79 @@ describe('metadata guard in the cloud-config', () => {
     expect(setup.indexOf('systemctl enable --now cdktf-metadata-guard.service')).toBeLessThan(setup.indexOf('systemctl restart ssh'));
   });
 
-  test('is left out with restrictMetadataService: false', () => {
+  test('is left out with restrictMetadataService: false, second layer and requirements too', () => {
     expect(guardScript(false)).toBeUndefined();
     expect(guardScript(true)).toContain('meta skuid >= 1000 reject');
+    for (const path of Object.values(METADATA_GUARD_DROP_INS)) {
+      expect(renderedFile(path, false)).toBeUndefined();
+      expect(renderedFile(path)).toBeDefined();
+    }
+  });
+
+  test('a second layer no ruleset flush touches: cgroup IP filtering on user.slice, ssh and cloudflared', () => {
+    expect(settings(renderedFile(METADATA_GUARD_DROP_INS.userSlice)!, 'IPAddressDeny')).toEqual(['169.254.169.254']);
+    for (const service of [METADATA_GUARD_DROP_INS.ssh, METADATA_GUARD_DROP_INS.cloudflared]) {
+      const dropIn = renderedFile(service)!;
+      expect(settings(dropIn, 'IPAddressDeny')).toEqual(['169.254.169.254']);
+      // ssh and cloudflared start only once the guard holds.
+      expect(settings(dropIn, 'Requires')).toEqual(['cdktf-metadata-guard.service']);
+      expect(settings(dropIn, 'After')).toEqual(['cdktf-metadata-guard.service']);
+    }
+    expect(settings(renderedFile(GUARD_UNIT)!, 'After')).toEqual(['local-fs.target nftables.service firewalld.service']);
+    expect(settings(renderedFile(METADATA_GUARD_DROP_INS.nftables)!, 'ExecStartPost')).toEqual([`-${GUARD_PATH}`]);
+  });
+});
+
+// the stock units the drop-ins extend, as Debian's packages ship them.
+const unitFile = (name: string, aptPackage: string): Requirement => ({
+  what: `/lib/systemd/system/${name}`, aptPackage, present: () => existsSync(`/lib/systemd/system/${name}`),
+});
+
+describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze, unitFile('ssh.service', 'openssh-server'), unitFile('nftables.service', 'nftables')], () => {
+  let units: string;
+
+  /** the rendered units and drop-ins in a unit directory, the guard's paths moved below `dir`. */
+  function writeUnits(dir: string, edit: (path: string, content: string) => string = (_, c) => c): string {
+    const script = join(dir, 'metadata-guard');
+    writeFile(script, guardScript()!, 0o755);
+    const unitDir = join(dir, 'units');
+    for (const path of [GUARD_UNIT, ...Object.values(METADATA_GUARD_DROP_INS), '/etc/systemd/system/cloudflared-access.service']) {
+      let content = renderedFile(path)!.split(GUARD_PATH).join(script);
+      // this machine has no cloudflared; the droplet does.
+      content = content.replace(/^ExecStart=\/usr\/bin\/cloudflared /m, 'ExecStart=/bin/true ');
+      writeFile(join(unitDir, path.slice('/etc/systemd/system/'.length)), edit(path, content));
+    }
+    return unitDir;
+  }
+
+  /** `systemd-analyze verify` of the units by name: each with its drop-ins from `unitDir`, then the system's unit path. */
+  function verify(unitDir: string) {
+    return run(TOOLS.systemdAnalyze, ['verify', '--man=no', 'cdktf-metadata-guard.service', 'user.slice', 'ssh.service', 'cloudflared-access.service', 'nftables.service'], {
+      env: { ...process.env, SYSTEMD_UNIT_PATH: `${unitDir}:` },
+    });
+  }
+
+  beforeAll(() => {
+    units = writeUnits(makeTempDir('guard-units'));
+  });
+  afterAll(() => removeTempDirs());
+
+  test('systemd-analyze verify accepts every unit and drop-in, with the stock ssh and nftables units, without a warning', () => {
+    const r = verify(units);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('systemd-analyze verify reads each drop-in: a misspelled key or bad address in any of them is reported (control)', () => {
+    const broken = writeUnits(makeTempDir('guard-units-broken'), (path, content) =>
+      path === METADATA_GUARD_DROP_INS.userSlice ? content.replace('IPAddressDeny=', 'IPAddressDenny=')
+        : path === METADATA_GUARD_DROP_INS.ssh ? content.replace('IPAddressDeny=169.254.169.254', 'IPAddressDeny=169.254.169.2549')
+          : path === METADATA_GUARD_DROP_INS.nftables ? content.replace('ExecStartPost=', 'ExecStartPosts=') : content);
+    const r = verify(broken);
+    expect(r.stderr).toMatch(/user\.slice\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'IPAddressDenny' in section \[Slice\]/);
+    expect(r.stderr).toMatch(/ssh\.service\.d\/cdktf-metadata-guard\.conf:\d+: .*169\.254\.169\.2549/);
+    expect(r.stderr).toMatch(/nftables\.service\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'ExecStartPosts'/);
   });
 });
 
@@ -125,6 +210,30 @@ describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP,
     expect(rules.match(/--uid-owner 1000-4294967294 -j REJECT/g)).toHaveLength(1);
     expectGuarded();
     run('/usr/sbin/ip', ['netns', 'exec', ns, '/usr/sbin/iptables', '-F', 'OUTPUT']);
+  });
+
+  test('nft flush ruleset removes the nft layer: why the cgroup layer is needed', () => {
+    resetFirewall();
+    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', script])).toMatchObject({ status: 0 });
+    expectGuarded();
+    // what nftables.service does on start and reload, and firewalld and admins do the like.
+    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/usr/sbin/nft', 'flush', 'ruleset'])).toMatchObject({ status: 0 });
+    expect(fetchAs(1000)).toMatchObject({ status: 0, stdout: 'TUNNEL_TOKEN=secret\n' });
+  });
+
+  test("nftables.service's start (flush, then its ruleset) is followed by the guard again, through the drop-in", () => {
+    resetFirewall();
+    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', script])).toMatchObject({ status: 0 });
+    // Debian's nftables.service runs `nft -f /etc/nftables.conf`, which starts with flush ruleset.
+    const conf = join(dir, 'nftables.conf');
+    writeFileSync(conf, 'flush ruleset\ntable inet filter {\n  chain output { type filter hook output priority 0; policy accept; }\n}\n');
+    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/usr/sbin/nft', '-f', conf])).toMatchObject({ status: 0 });
+    expect(fetchAs(1000)).toMatchObject({ status: 0 });
+    // then the drop-in's ExecStartPost, as written (the guard's path moved to this test's copy).
+    const [post] = settings(renderedFile(METADATA_GUARD_DROP_INS.nftables)!, 'ExecStartPost');
+    expect(post).toBe(`-${GUARD_PATH}`);
+    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', post.slice(1).replace(GUARD_PATH, script)])).toMatchObject({ status: 0 });
+    expectGuarded();
   });
 
   test('fails loudly when the image has neither tool', () => {

@@ -2,13 +2,14 @@
 // sshd_config and a DigitalOcean-style 50-cloud-init.conf that turns passwords on, must let in
 // exactly the certificates Cloudflare Access issues for each user, and nothing else.
 import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { AddressInfo, createServer, Server } from 'net';
 import { join } from 'path';
-import { CloudInit } from '../../lib/cloud-init';
+import { CertificatePrincipals, CloudInit } from '../../lib/cloud-init';
 
 const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import {
   CloudConfig, createUsersWithCloudInit, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS, newKeyPair,
-  options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runOk, RunningSshd,
+  options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runAsync, runOk, RunningSshd, sshBaseArgs,
   signUserCert, sshdEffectiveConfig, sshWithCert, sshWithPassword, startSshd, STOCK_SSHD_CONFIG, stopAllSshds,
   TOOLS, uniqueTag, writeFile, writeFileEntry,
 } from './helpers';
@@ -35,6 +36,26 @@ function writeSshdConfig(root: string, dropIns: Record<string, string>): string 
   writeFile(config, replaceLine(stock, 'Include /etc/ssh/sshd_config.d/*.conf', `Include ${root}/etc/ssh/sshd_config.d/*.conf`));
   for (const [name, content] of Object.entries(dropIns)) writeFile(join(root, 'etc/ssh/sshd_config.d', name), content);
   return config;
+}
+
+/** The rendered drop-in with its absolute paths moved below `root` (which stands in for /). */
+function dropInBelow(cfg: CloudConfig, root: string): string {
+  const rendered = writeFileEntry(cfg, DROP_IN_PATH).content!;
+  const moved = replaceLine(rendered, 'TrustedUserCAKeys /etc/ssh/ca.pub', `TrustedUserCAKeys ${root}/etc/ssh/ca.pub`);
+  return replaceLine(moved, 'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u', `AuthorizedPrincipalsFile ${root}/etc/ssh/auth_principals/%u`);
+}
+
+/** A TCP service on loopback only (like cloudflared's metrics, or a database) that greets and hangs up. */
+async function loopbackService(banner: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket) => socket.end(`${banner}\n`));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** `ssh -W 127.0.0.1:target` with a certificate: stdout is whatever the target sent. */
+function sshForward(port: number, user: string, key: KeyPair, cert: string, target: number) {
+  return runAsync(TOOLS.ssh, [...sshBaseArgs(port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', key.privateKey,
+    '-o', `CertificateFile=${cert}`, '-W', `127.0.0.1:${target}`, `${user}@127.0.0.1`]);
 }
 
 /** The octal mode of a write_files entry. */
@@ -76,9 +97,7 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
     const cfg = parseCloudConfig(text);
 
     // the drop-in names absolute paths; the test root stands in for /.
-    const rendered = writeFileEntry(cfg, DROP_IN_PATH).content!;
-    dropIn = replaceLine(rendered, 'TrustedUserCAKeys /etc/ssh/ca.pub', `TrustedUserCAKeys ${root}/etc/ssh/ca.pub`);
-    dropIn = replaceLine(dropIn, 'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u', `AuthorizedPrincipalsFile ${root}/etc/ssh/auth_principals/%u`);
+    dropIn = dropInBelow(cfg, root);
     expect(dropIn.split('\n').filter((l) => !l.startsWith('#') && l.includes('/etc/ssh/') && !l.includes(root))).toEqual([]);
 
     config = writeSshdConfig(root, { [SSHD_DROP_IN_NAME]: dropIn, '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
@@ -225,5 +244,113 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
     expect(r.status).toBe(0);
     expect(control.newLog()).toMatch(new RegExp(`Accepted password for ${srhea}`));
     await control.stop();
+  });
+
+  test("fails with srhea's certificate on jdoe's account: each certificate opens only its own", () => {
+    refused(sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, 'srhea-as-jdoe', [srhea])));
+    expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
+  });
+
+  test('fails to render two people whose certificates would carry one principal', () => {
+    // v0.1.0 wrote "srhea" into both principals files: either certificate opened both accounts.
+    expect(() => renderCloudInit(options(ca, fakeTunnelToken(), {
+      users: [`${srhea}@cloudflare.com`, { email: `${srhea.toUpperCase()}@vendor.io`, unixName: `vendor-${tag}` }],
+    }))).toThrow(new RegExp(`${srhea}@cloudflare\\.com and ${srhea.toUpperCase()}@vendor\\.io would both get certificates for principal "${srhea}"`));
+  });
+
+  test('infrastructure mode, the way out: two people with one local part each open only their own account', async () => {
+    const corp = { email: `admin-${tag}@corp.com`, unixName: `corpadm-${tag}`, sudo: true };
+    const vendor = { email: `admin-${tag}@vendor.io`, unixName: `vendadm-${tag}` };
+    expect(() => renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor] }))).toThrow(/would both get certificates for principal/);
+    const text = renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor], certificatePrincipals: CertificatePrincipals.UNIX_NAME }));
+    const cfg = parseCloudConfig(text);
+    const infraRoot = makeTempDir('sshd-infra', { sshdSafe: true });
+    const infraConfig = writeSshdConfig(infraRoot, { [SSHD_DROP_IN_NAME]: dropInBelow(cfg, infraRoot), '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${corp.unixName}`, `/etc/ssh/auth_principals/${vendor.unixName}`]) {
+      writeFile(join(infraRoot, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
+    }
+    createUsersWithCloudInit(text, dir);
+    const infra = await startSshd(infraConfig, hostKey, dir);
+    try {
+      const vendorCert = signUserCert(ca, userKey, 'vendor-as-vendadm', [vendor.unixName]);
+      const ok = sshWithCert(infra.port, vendor.unixName, userKey, vendorCert);
+      expect(ok.stdout.trim()).toBe(vendor.unixName);
+      expect(ok.status).toBe(0);
+      // the vendor's certificate does not open the corporate admin's (sudo) account ...
+      refused(sshWithCert(infra.port, corp.unixName, userKey, vendorCert));
+      // ... and a certificate for the shared local part opens neither.
+      const localPart = signUserCert(ca, userKey, 'shared-local-part', [`admin-${tag}`]);
+      refused(sshWithCert(infra.port, corp.unixName, userKey, localPart));
+      refused(sshWithCert(infra.port, vendor.unixName, userKey, localPart));
+      const log = infra.newLog();
+      expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(3);
+      expect(log.match(/Accepted publickey/g)).toHaveLength(1);
+    } finally {
+      await infra.stop();
+    }
+  });
+
+  test('sshd -T: no forwarding of any kind, no ~/.ssh/rc', () => {
+    const t = sshdEffectiveConfig(config, hostKey);
+    expect(t.get('disableforwarding')).toEqual(['yes']);
+    expect(t.get('allowtcpforwarding')).toEqual(['no']);
+    expect(t.get('allowagentforwarding')).toEqual(['no']);
+    expect(t.get('allowstreamlocalforwarding')).toEqual(['no']);
+    expect(t.get('x11forwarding')).toEqual(['no']);
+    expect(t.get('permittunnel')).toEqual(['no']);
+    expect(t.get('gatewayports')).toEqual(['no']);
+    expect(t.get('permituserrc')).toEqual(['no']);
+  });
+
+  test("sshd -T: Debian's stock config alone forwards everything (control)", () => {
+    const controlRoot = makeTempDir('sshd-control-fwd', { sshdSafe: true });
+    const t = sshdEffectiveConfig(writeSshdConfig(controlRoot, {}), hostKey);
+    expect(t.get('disableforwarding')).toEqual(['no']);
+    expect(t.get('allowtcpforwarding')).toEqual(['yes']);
+    expect(t.get('allowagentforwarding')).toEqual(['yes']);
+    expect(t.get('x11forwarding')).toEqual(['yes']);
+    expect(t.get('permituserrc')).toEqual(['yes']);
+  });
+
+  test('fails to reach a loopback-only service with ssh -W and a valid certificate', async () => {
+    const service = await loopbackService(`loopback-only-${tag}`);
+    try {
+      const cert = signUserCert(ca, userKey, 'srhea-pivot', [srhea]);
+      const r = await sshForward(sshd.port, srhea, userKey, cert, service.port);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/stdio forwarding failed/);
+      const log = sshd.newLog();
+      // the login itself worked: forwarding alone was refused.
+      expect(log).toMatch(new RegExp(`Accepted publickey for ${srhea} .*ID srhea-pivot`));
+      expect(log).toMatch(new RegExp(`refused local port forward: .*target 127\\.0\\.0\\.1 port ${service.port}`));
+    } finally {
+      service.server.close();
+    }
+  });
+
+  test('allowPortForwarding lets the same ssh -W through, and nothing else (opt-in control)', async () => {
+    const fwdRoot = makeTempDir('sshd-fwd', { sshdSafe: true });
+    const text = renderCloudInit(options(ca, fakeTunnelToken(), {
+      users: [`${srhea}@cloudflare.com`, { email: `${janePrincipal}@example.com`, unixName: jdoe }], allowPortForwarding: true,
+    }));
+    const cfg = parseCloudConfig(text);
+    const fwdConfig = writeSshdConfig(fwdRoot, { [SSHD_DROP_IN_NAME]: dropInBelow(cfg, fwdRoot), '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
+    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${srhea}`]) {
+      writeFile(join(fwdRoot, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
+    }
+    const t = sshdEffectiveConfig(fwdConfig, hostKey);
+    expect(t.get('allowtcpforwarding')).toEqual(['local']);
+    expect(t.get('disableforwarding')).toEqual(['no']);
+    expect([t.get('allowagentforwarding'), t.get('allowstreamlocalforwarding'), t.get('x11forwarding'), t.get('permittunnel'), t.get('permituserrc')])
+      .toEqual([['no'], ['no'], ['no'], ['no'], ['no']]);
+    const fwd = await startSshd(fwdConfig, hostKey, dir);
+    const service = await loopbackService(`loopback-only-${tag}`);
+    try {
+      const r = await sshForward(fwd.port, srhea, userKey, signUserCert(ca, userKey, 'srhea-fwd', [srhea]), service.port);
+      expect(r.stdout).toBe(`loopback-only-${tag}\n`);
+    } finally {
+      service.server.close();
+      await fwd.stop();
+    }
   });
 });

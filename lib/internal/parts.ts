@@ -12,9 +12,9 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
+import { DropletOptions, ResolvedPolicyRules, validateAccessRulesOnSynth } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
-import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
+import { CertificatePrincipals, renderCloudInitWithWarnings } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
 import { validateSlug, validateTag } from '../validation';
 
@@ -31,6 +31,7 @@ export interface DropletSettings {
   readonly cloudflaredAptComponent?: string;
   readonly cloudflaredAptKeyUrl?: string;
   readonly restrictMetadataService?: boolean;
+  readonly allowPortForwarding?: boolean;
 }
 
 /** rules in the binding's shape; an empty list is left out. */
@@ -45,7 +46,7 @@ export function warnAbout(scope: Construct, rules: ResolvedPolicyRules) {
 
 /** an allow policy from checked rules (see resolvePolicyRules). */
 export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, rules: ResolvedPolicyRules) {
-  return new ZeroTrustAccessPolicy(scope, id, {
+  const policy = new ZeroTrustAccessPolicy(scope, id, {
     accountId,
     name,
     decision: 'allow',
@@ -53,6 +54,8 @@ export function defineAccessPolicy(scope: Construct, id: string, accountId: stri
     require: providerRules(rules.require),
     exclude: providerRules(rules.exclude),
   });
+  validateAccessRulesOnSynth(policy);
+  return policy;
 }
 
 /** a self-hosted Access application for up to five hostnames, and its SSH certificate CA. */
@@ -130,7 +133,7 @@ export function defineDnsRecord(scope: Construct, opts: { zoneId: string; hostna
   });
 }
 
-/** the droplet, with its cloud-config fed the CA key and the tunnel token. */
+/** the droplet, with its cloud-config fed the CA key and the tunnel token; warns on `scope`. */
 export function defineDroplet(
   scope: Construct,
   id: string,
@@ -140,6 +143,21 @@ export function defineDroplet(
   },
 ) {
   const s = opts.settings;
+  const cloudConfig = renderCloudInitWithWarnings({
+    caPublicKey: opts.caPublicKey,
+    tunnelToken: opts.tunnelToken,
+    users: opts.users,
+    unixNames: opts.naming?.unixNames,
+    unixNameStyle: opts.naming?.unixNameStyle,
+    certificatePrincipals: opts.certificatePrincipals,
+    cloudflaredAptUrl: s.cloudflaredAptUrl,
+    cloudflaredAptSuite: s.cloudflaredAptSuite,
+    cloudflaredAptComponent: s.cloudflaredAptComponent,
+    cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
+    restrictMetadataService: s.restrictMetadataService,
+    allowPortForwarding: s.allowPortForwarding,
+  });
+  cloudConfig.warnings.forEach((w) => Annotations.of(scope).addWarning(w));
   return new Droplet(scope, id, {
     name: opts.hostname,
     image: s.image,
@@ -148,19 +166,7 @@ export function defineDroplet(
     monitoring: s.monitoring,
     vpcUuid: s.vpcUuid,
     tags: s.tags,
-    userData: escapeTerraformTemplate(renderCloudInit({
-      caPublicKey: opts.caPublicKey,
-      tunnelToken: opts.tunnelToken,
-      users: opts.users,
-      unixNames: opts.naming?.unixNames,
-      unixNameStyle: opts.naming?.unixNameStyle,
-      certificatePrincipals: opts.certificatePrincipals,
-      cloudflaredAptUrl: s.cloudflaredAptUrl,
-      cloudflaredAptSuite: s.cloudflaredAptSuite,
-      cloudflaredAptComponent: s.cloudflaredAptComponent,
-      cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
-      restrictMetadataService: s.restrictMetadataService,
-    })),
+    userData: escapeTerraformTemplate(cloudConfig.text),
   });
 }
 

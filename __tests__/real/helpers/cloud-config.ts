@@ -1,0 +1,203 @@
+// the rendered cloud-config, and cloud-init's own modules run on it on this machine.
+import { writeFileSync } from 'fs';
+import { join } from 'path';
+import { parse } from 'yaml';
+import { RunResult, TOOLS, cloudInitPython, run, runAsync, runOk, sleep } from './process';
+
+export interface WriteFileEntry {
+  readonly path: string;
+  readonly owner?: string;
+  readonly permissions?: string;
+  readonly content?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface UserEntry {
+  readonly name: string;
+  readonly gecos?: string;
+  readonly shell?: string;
+  readonly lock_passwd?: boolean;
+  readonly groups?: string;
+  readonly sudo?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface CloudConfig {
+  readonly users: UserEntry[];
+  readonly write_files: WriteFileEntry[];
+  readonly runcmd: unknown[];
+  readonly ssh_pwauth: boolean;
+  readonly [key: string]: unknown;
+}
+
+/** Parses user data the way cloud-init does: `#cloud-config` first, then one YAML mapping. */
+export function parseCloudConfig(text: string): CloudConfig {
+  if (!text.startsWith('#cloud-config\n')) throw new Error(`user data does not start with "#cloud-config": ${text.slice(0, 40)}`);
+  const doc: unknown = parse(text);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('user data is not a YAML mapping');
+  return doc as CloudConfig;
+}
+
+/** The one write_files entry for `path`. */
+export function writeFileEntry(cfg: CloudConfig, path: string): WriteFileEntry {
+  const found = cfg.write_files.filter((f) => f.path === path);
+  if (found.length !== 1) {
+    throw new Error(`expected one write_files entry for ${path}, found ${found.length}: ${cfg.write_files.map((f) => f.path).join(', ')}`);
+  }
+  return found[0];
+}
+
+/** Runs `cloud-init schema -c` on `text`. */
+export function cloudInitSchema(text: string, dir: string, name = 'user-data'): Promise<RunResult> {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return runAsync(TOOLS.cloudInit, ['schema', '-c', file]);
+}
+
+// `cloud-init schema -c FILE` for many files in one interpreter: the subcommand's own parser and
+// handler, called once per file (one CLI run costs ~0.4 s, most of it importing cloud-init).
+const SCHEMA_MANY = `
+import contextlib, io, json, sys
+from cloudinit.config.schema import get_parser, handle_schema_args
+results = []
+for path in sys.argv[1:]:
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            handle_schema_args('schema', get_parser().parse_args(['-c', path]))
+        except SystemExit as e:
+            status = e.code if isinstance(e.code, int) else 1
+    valid = status == 0 and err.getvalue() == '' and out.getvalue() == 'Valid cloud-config: %s\\n' % path
+    results.append({'path': path, 'valid': valid, 'output': out.getvalue() + err.getvalue()})
+print(json.dumps(results))
+`;
+
+export interface SchemaResult {
+  readonly path: string;
+  readonly valid: boolean;
+  readonly output: string;
+}
+
+/** Validates each text as `cloud-init schema -c` would, in one process. */
+export function cloudInitSchemaMany(texts: string[], dir: string): SchemaResult[] {
+  const script = join(dir, 'schema-many.py');
+  writeFileSync(script, SCHEMA_MANY);
+  const files = texts.map((t, i) => {
+    const f = join(dir, `user-data-${i}`);
+    writeFileSync(f, t);
+    return f;
+  });
+  return JSON.parse(runOk(cloudInitPython(), [script, ...files], { timeoutMs: 60000 }).stdout) as SchemaResult[];
+}
+
+/** Every top-level key the installed cloud-init's schema defines (one per cloud-config module setting). */
+export function cloudInitTopLevelKeys(): Set<string> {
+  const script = [
+    'import json',
+    'from cloudinit.config.schema import get_schema',
+    's = get_schema()',
+    'keys = set()',
+    "for item in s['allOf']:",
+    "    keys |= set(s['$defs'][item['$ref'].split('/')[-1]].get('properties', {}))",
+    'print(json.dumps(sorted(keys)))',
+  ].join('\n');
+  return new Set(JSON.parse(runOk(cloudInitPython(), ['-c', script]).stdout) as string[]);
+}
+
+// cloud-init's own modules, run on this machine
+
+// cloud-init's users_groups module, as at first boot, with one change: sudo rules go to a file
+// of the test's (checked with visudo) instead of /etc/sudoers.d, and /etc/sudoers is left alone.
+const USERS_MODULE = `
+import sys, types, logging, yaml
+from cloudinit import distros, helpers
+from cloudinit.config import cc_users_groups
+cfg = yaml.safe_load(open(sys.argv[1]))
+distro = distros.fetch('debian')('debian', {}, helpers.Paths({}))
+distro.ci_sudoers_fn = sys.argv[2]
+distro.ensure_sudo_dir = lambda path, sudo_base='/etc/sudoers': None
+cloud = types.SimpleNamespace(distro=distro, get_public_ssh_keys=lambda: [])
+cc_users_groups.handle('users_groups', cfg, cloud, logging.getLogger('users_groups'), [])
+`;
+
+// cloud-init's write_files writer, with every path moved under a root directory of the test's.
+const WRITE_FILES_MODULE = `
+import os, sys, yaml
+from cloudinit.config import cc_write_files
+cfg = yaml.safe_load(open(sys.argv[1]))
+root = sys.argv[2]
+files = [dict(f, path=os.path.join(root, f['path'].lstrip('/'))) for f in cfg['write_files']]
+cc_write_files.write_files('write_files', files, 'root:root')
+`;
+
+const createdAccounts: CreatedAccounts[] = [];
+
+export interface CreatedAccounts {
+  readonly users: string[];
+  readonly groups: string[];
+  readonly sudoersFile: string;
+}
+
+function exists(db: 'passwd' | 'group', name: string): boolean {
+  return run(TOOLS.getent, [db, name]).status === 0;
+}
+
+/**
+ * Creates the cloud-config's users with cloud-init's users_groups module. Refuses to touch an
+ * account or group that exists already: only what this call creates is removed afterwards.
+ */
+export function createUsersWithCloudInit(text: string, dir: string): CreatedAccounts {
+  const cfg = parseCloudConfig(text);
+  const users = cfg.users.map((u) => u.name);
+  const groupsBefore = new Set(cfg.users.flatMap((u) => (u.groups ? u.groups.split(',') : [])).filter((g) => exists('group', g)));
+  for (const u of users) {
+    if (exists('passwd', u)) throw new Error(`account ${u} exists already; the test will not reuse or delete it`);
+  }
+  const userData = join(dir, 'users-user-data');
+  const script = join(dir, 'users-module.py');
+  const sudoersFile = join(dir, '90-cloud-init-users');
+  writeFileSync(userData, text);
+  writeFileSync(script, USERS_MODULE);
+  const created: CreatedAccounts = {
+    users,
+    groups: cfg.users.flatMap((u) => (u.groups ? u.groups.split(',') : [])).filter((g) => !groupsBefore.has(g)),
+    sudoersFile,
+  };
+  createdAccounts.push(created);
+  runOk(cloudInitPython(), [script, userData, sudoersFile]);
+  return created;
+}
+
+/** Removes the accounts (with their homes) and groups that {@link createUsersWithCloudInit} made. */
+export async function removeCreatedAccounts(): Promise<void> {
+  const errors: string[] = [];
+  while (createdAccounts.length) {
+    const c = createdAccounts.pop()!;
+    for (const u of c.users) {
+      if (!exists('passwd', u)) continue;
+      // an ssh session's processes may still be exiting: retry before forcing.
+      let r = run(TOOLS.userdel, ['-r', u]);
+      for (let i = 0; i < 10 && exists('passwd', u); i++) {
+        await sleep(100);
+        r = run(TOOLS.userdel, ['-r', ...(i === 9 ? ['-f'] : []), u]);
+      }
+      if (exists('passwd', u)) errors.push(`userdel -r ${u}: ${r.stderr}`);
+    }
+    for (const g of [...new Set(c.groups)]) {
+      if (exists('group', g)) {
+        const r = run(TOOLS.groupdel, [g]);
+        if (r.status !== 0) errors.push(`groupdel ${g}: ${r.stderr}`);
+      }
+    }
+  }
+  if (errors.length) throw new Error(`cleanup failed:\n${errors.join('\n')}`);
+}
+
+/** Writes the cloud-config's write_files with cloud-init's own writer, below `root`. */
+export function writeFilesWithCloudInit(text: string, dir: string, root: string): void {
+  const userData = join(dir, 'write-files-user-data');
+  const script = join(dir, 'write-files-module.py');
+  writeFileSync(userData, text);
+  writeFileSync(script, WRITE_FILES_MODULE);
+  runOk(cloudInitPython(), [script, userData, root]);
+}

@@ -1,0 +1,8 @@
+// shared helpers for the tests that check the rendered cloud-config with the real programs a
+// droplet runs (cloud-init, sshd, systemd), on this Debian machine instead of in a VM, split by
+// concern; import them from here.
+export * from './process';
+export * from './requirements';
+export * from './files';
+export * from './cloud-config';
+export * from './sshd';
