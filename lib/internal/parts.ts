@@ -16,7 +16,7 @@ import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
 import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
-import { validateSlug, validateTag } from '../validation';
+import { validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 
 /** the settings every droplet of ours shares, after defaults. */
 export interface DropletSettings {
@@ -230,9 +230,9 @@ export function resolveDropletOptions(props: DropletOptions): DropletSettings & 
   const region = props.region ?? 'nyc3';
   const size = props.size ?? 's-1vcpu-1gb';
   const image = props.image ?? 'ubuntu-24-04-x64';
-  validateSlug('region', region);
+  validateRegion('region', region);
   validateSlug('size', size);
-  validateSlug('image', image);
+  validateImage('image', image);
   (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
   if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {
     throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);
