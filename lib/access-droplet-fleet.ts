@@ -232,6 +232,7 @@ export class AccessDropletFleet extends Construct {
         hostnames: group.map((h) => h.hostname),
         policyIds,
         sessionDuration: props.accessSessionDuration,
+        caVersion: props.accessCaVersion, // day2 hook (issue 11).
       });
       this.accessApplications.push(app.application);
       const caPublicKey = app.certificate.publicKey;

@@ -32,6 +32,11 @@ describe('images and regions', () => {
     expect(warningsOf(droplet({ image }))).toEqual([]);
   });
 
+  test('accepts a numeric snapshot or custom image id with a warning that it must be Debian/Ubuntu based', () => {
+    expect(only(synth({ image: '123456789' }), 'digitalocean_droplet').image).toBe('123456789');
+    expect(warningsOf(droplet({ image: '123456789' }))).toEqual([expect.stringMatching(/image 123456789 is a snapshot or custom image id: it must be Debian or Ubuntu based/)]);
+  });
+
   test.each([
     ['centos-stream-9-x64', /image "centos-stream-9-x64" is not Debian or Ubuntu: the cloud-config installs cloudflared with apt/],
     ['fedora-40-x64', /image "fedora-40-x64" is not Debian or Ubuntu/],

@@ -16,10 +16,11 @@ import { DropletOptions, ResolvedPolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
 import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
+import { applyCaRotation, applyDropletExtras } from './droplet-extras';
 import { validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 
 /** the settings every droplet of ours shares, after defaults. */
-export interface DropletSettings {
+export interface DropletSettings extends DropletOptions {
   readonly region: string;
   readonly size: string;
   readonly image: string;
@@ -60,7 +61,7 @@ export function defineAccessApplication(
   scope: Construct,
   opts: {
     accountId: string; name: string; hostnames: string[]; policyIds: string[]; sessionDuration?: string;
-    allowedIdps?: string[]; autoRedirectToIdentity?: boolean; tags?: string[];
+    allowedIdps?: string[]; autoRedirectToIdentity?: boolean; tags?: string[]; caVersion?: string;
   },
 ) {
   const application = new ZeroTrustAccessApplication(scope, 'AccessApp', {
@@ -79,6 +80,7 @@ export function defineAccessApplication(
     accountId: opts.accountId,
     appId: application.id,
   });
+  applyCaRotation(scope, certificate, opts.caVersion); // day2 hook (issue 11, CA rotation).
   return { application, certificate };
 }
 
@@ -140,7 +142,7 @@ export function defineDroplet(
   },
 ) {
   const s = opts.settings;
-  return new Droplet(scope, id, {
+  const droplet = new Droplet(scope, id, {
     name: opts.hostname,
     image: s.image,
     region: s.region,
@@ -162,6 +164,9 @@ export function defineDroplet(
       restrictMetadataService: s.restrictMetadataService,
     })),
   });
+  // day2 hook (issue 11): backups, ipv6, volumes, project, extra cloud-config, replacement.
+  applyDropletExtras(scope, droplet, s, { caPublicKey: opts.caPublicKey, tunnelToken: opts.tunnelToken });
+  return droplet;
 }
 
 /** Egress open to everywhere for tcp, udp and icmp: cloudflared, apt and NTP need it. */
