@@ -93,6 +93,26 @@ describe('StateBackend.fromEnvironment', () => {
     expect(s3).not.toMatch(/access_key|secret|token/i);
   });
 
+  test('fails the synth (error annotation) while the state is still in cdktf.out, where v0.1.0 kept it', () => {
+    const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    try {
+      const outdir = join(project, 'cdktf.out');
+      mkdirSync(join(outdir, 'stacks', 'ssh'), { recursive: true });
+      writeFileSync(join(outdir, 'stacks', 'ssh', 'terraform.ssh.tfstate'), '{}');
+      const stack = new TerraformStack(Testing.app({ outdir }), 'ssh');
+      StateBackend.fromEnvironment(stack, {}, { projectDir: project });
+      const errors = stack.node.metadata.filter((m) => m.type === '@cdktf/error').map((m) => String(m.data));
+      expect(errors).toEqual([expect.stringContaining(`mv ${JSON.stringify(join(outdir, 'stacks', 'ssh', 'terraform.ssh.tfstate'))} ${JSON.stringify(join(project, 'terraform.ssh.tfstate'))}`)]);
+      // once moved, no error.
+      writeFileSync(join(project, 'terraform.ssh.tfstate'), '{}');
+      const moved = new TerraformStack(Testing.app({ outdir }), 'ssh');
+      StateBackend.fromEnvironment(moved, {}, { projectDir: project });
+      expect(moved.node.metadata.filter((m) => m.type === '@cdktf/error')).toEqual([]);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
   test('fails on a stateName that is no file name', () => {
     expect(() => StateBackend.fromEnvironment(new TerraformStack(Testing.app(), 's'), {}, { stateName: '../x' }))
       .toThrow(/stateName "\.\.\/x" must be letters, digits, "\.", "-" or "_"/);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'fs';
 import { dirname, isAbsolute, join, resolve } from 'path';
-import { Annotations, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
+import { Annotations, App, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
 
 /** Options of {@link StateBackend.fromEnvironment}. */
 export interface StateBackendOptions {
@@ -40,7 +40,9 @@ export class StateBackend {
    *   Terraform inside `cdktf.out/stacks/<stack>/`, which cdktf deletes when the stack is renamed
    *   and `rm -rf cdktf.out` deletes: the next deploy would then create every resource again.
    *   When the stack has no state file yet but the project directory holds another
-   *   `terraform.*.tfstate`, a warning says to pass `stateName` if the stack was renamed.
+   *   `terraform.*.tfstate`, a warning says to pass `stateName` if the stack was renamed; when
+   *   the state is still inside `cdktf.out` (where v0.1.0 kept it), the synth fails with the
+   *   command that moves it.
    *
    * Spaces also reads `SPACES_STATE_KEY` (default `<stack>/terraform.tfstate`).
    *
@@ -94,6 +96,7 @@ export class StateBackend {
     const path = explicit === undefined
       ? join(projectDir, `terraform.${name}.tfstate`)
       : isAbsolute(explicit) ? explicit : resolve(projectDir, explicit);
+    refuseLegacyState(stack, explicit ?? `terraform.${name}.tfstate`, path);
     if (explicit === undefined) warnAboutOrphanedState(stack, projectDir, path);
     return new LocalBackend(stack, { path });
   }
@@ -106,6 +109,27 @@ function findProjectDir(start: string): string {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'cdktf.json'))) return dir;
     if (dirname(dir) === dir) return resolve(start);
+  }
+}
+
+/**
+ * fails the synth when the state is still where v0.1.0 put it (the relative path, resolved by
+ * Terraform inside cdktf.out/stacks/<stack>/) and not at the new path: deploying would create a
+ * second copy of every resource.
+ */
+function refuseLegacyState(stack: TerraformStack, relative: string, path: string) {
+  if (isAbsolute(relative) || existsSync(path)) return;
+  let outdir: string;
+  try {
+    outdir = App.of(stack).outdir;
+  } catch {
+    return;
+  }
+  const legacy = resolve(outdir, 'stacks', stack.node.id, relative);
+  if (legacy !== path && existsSync(legacy)) {
+    Annotations.of(stack).addError(
+      `the state of stack "${stack.node.id}" is still at ${legacy}, inside cdktf.out, where cdktf deletes it; move it before deploying, or a second copy of every resource is created: mv ${JSON.stringify(legacy)} ${JSON.stringify(path)}`,
+    );
   }
 }
 

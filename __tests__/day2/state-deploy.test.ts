@@ -1,6 +1,6 @@
 // issue 11 item 1: a REAL `cdktf deploy` of a provider-free stack with StateBackend's default local
 // state, then the things that used to lose it: `rm -rf cdktf.out` and renaming the stack.
-import { existsSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'fs';
 import { join } from 'path';
 import { describeWithTerraform, newProject, Project, ROOT } from './terraform-project';
 
@@ -54,5 +54,22 @@ describeWithTerraform('local state survives cdktf (real cdktf deploy)', () => {
     expect(existsSync(join(project.dir, 'cdktf.out', 'stacks', 'first'))).toBe(false);
     expect(stateIds(statePath)).toEqual([id]);
     expect(existsSync(join(project.dir, 'terraform.renamed.tfstate'))).toBe(false);
+  }, 240000);
+
+  test('refuses to deploy while the state is still where v0.1.0 kept it, inside cdktf.out', () => {
+    // v0.1.0's layout: the relative path, resolved by terraform in cdktf.out/stacks/<stack>/.
+    project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
+    const legacyDir = join(project.dir, 'cdktf.out', 'stacks', 'old');
+    const statePath = join(project.dir, 'terraform.old.tfstate');
+    const [id] = stateIds(statePath);
+    mkdirSync(legacyDir, { recursive: true });
+    renameSync(statePath, join(legacyDir, 'terraform.old.tfstate'));
+    expect(() => project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' }))
+      .toThrow(/the state of stack "old" is still at .*cdktf\.out\/stacks\/old\/terraform\.old\.tfstate, inside cdktf\.out.*mv /s);
+    expect(existsSync(statePath)).toBe(false); // nothing was deployed
+    // after the mv the message gives, the deploy finds the same resource.
+    renameSync(join(legacyDir, 'terraform.old.tfstate'), statePath);
+    project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
+    expect(stateIds(statePath)).toEqual([id]);
   }, 240000);
 });
