@@ -2,11 +2,16 @@
 // (only the values on its NAME= line are the test's) with the real useradd, userdel, visudo and
 // sudo, in a private mount namespace whose /etc/ssh and /etc/sudoers.d are empty tmpfs: the
 // machine's own sshd and sudo configuration are never touched. Accounts are real (and removed).
-import { spawnSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { createServer } from 'net';
+import { tmpdir } from 'os';
 import { join } from 'path';
-import { describeWithPrograms } from './real-programs';
+import { parse } from 'yaml';
+import { renderCloudInit } from '../../lib/cloud-init';
+import { TUNNEL_TOKEN } from '../fixtures';
+import { describeWithPrograms, SSH_KEYGEN, SSHD, STOCK_SSHD_CONFIG } from './real-programs';
 import { ROOT } from './terraform-project';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -57,7 +62,7 @@ describeWithPrograms('README runbook: users on a running droplet', ['/usr/bin/un
     const { status, out, err } = runInNamespace([
       'set -e',
       'report() {', REPORT, '}',
-      'mount -t tmpfs tmpfs /etc/ssh && mkdir -m 0755 /etc/ssh/auth_principals',
+      'mount -t tmpfs -o mode=0755 tmpfs /etc/ssh && mkdir -m 0755 /etc/ssh/auth_principals',
       // sudo ignores a world-writable includedir: mode 0755 like the real one.
       'mount -t tmpfs -o mode=0755 tmpfs /etc/sudoers.d',
       // the file cloud-init writes for first-boot sudo users (another one, and with sudo ours too).
@@ -86,5 +91,60 @@ describeWithPrograms('README runbook: users on a running droplet', ['/usr/bin/un
     // removed: no account (so sudo knows no such user), no principals, no sudo line of theirs;
     // other users' lines stay.
     expect(section(out, 'removed')).toEqual(['passwd: none', 'sudoers.d: 90-cloud-init-users', 'first-boot: srhea ALL=(ALL) NOPASSWD:ALL']);
+  }, 60000);
+
+  test('a certificate for the new principal logs in over real sshd after "add", and not after "remove"', async () => {
+    const name = `rb${randomBytes(4).toString('hex')}`;
+    names.push(name);
+    const dir = mkdtempSync(join(tmpdir(), 'day2-runbook-'));
+    try {
+      const key = (file: string) => execFileSync(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', file, '-f', join(dir, file)]);
+      key('ca');
+      key('user');
+      key('host');
+      execFileSync(SSH_KEYGEN, ['-q', '-s', join(dir, 'ca'), '-I', 'test', '-n', 'Jane.Doe', '-V', '-5m:+5m', join(dir, 'user.pub')]);
+      // the droplet's own sshd files, from the rendered cloud-config (a first-boot user srhea).
+      const config = parse(renderCloudInit({ caPublicKey: readFileSync(join(dir, 'ca.pub'), 'utf8').trim(), tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] }));
+      const sshFiles = (config.write_files as { path: string; content: string }[]).filter((f) => f.path.startsWith('/etc/ssh/') && !f.path.includes('auth_principals'));
+      expect(sshFiles.map((f) => f.path).sort()).toEqual(['/etc/ssh/ca.pub', expect.stringMatching(/^\/etc\/ssh\/sshd_config\.d\/10-.*\.conf$/)]);
+      sshFiles.forEach((f, i) => writeFileSync(join(dir, `file${i}`), f.content));
+      const port = await new Promise<number>((resolve) => {
+        const srv = createServer().listen(0, '127.0.0.1', () => {
+          const p = (srv.address() as { port: number }).port;
+          srv.close(() => resolve(p));
+        });
+      });
+      const ssh = [
+        '/usr/bin/ssh', '-F', '/dev/null', '-p', String(port), '-i', join(dir, 'user'), '-o', `CertificateFile=${join(dir, 'user-cert.pub')}`,
+        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `${name}@127.0.0.1`, 'id -un',
+      ].join(' ');
+      const { status, out, err } = runInNamespace([
+        'set -e',
+        'mkdir -p /run/sshd',
+        // sshd's StrictModes refuses a world-writable /etc/ssh: mode 0755 like the real one.
+        // sshd's StrictModes refuses a world-writable /etc/ssh: mode 0755 like the real one.
+        'mount -t tmpfs -o mode=0755 tmpfs /etc/ssh && mkdir -m 0755 /etc/ssh/auth_principals /etc/ssh/sshd_config.d',
+        'mount -t tmpfs -o mode=0755 tmpfs /etc/sudoers.d',
+        `cp ${STOCK_SSHD_CONFIG} /etc/ssh/sshd_config`,
+        ...sshFiles.map((f, i) => `cp ${join(dir, `file${i}`)} ${f.path}`),
+        `${SSHD} -D -f /etc/ssh/sshd_config -h ${join(dir, 'host')} -p ${port} -o ListenAddress=127.0.0.1 -o PidFile=none -E ${join(dir, 'sshd.log')} & SSHD_PID=$!`,
+        'trap "kill $SSHD_PID" EXIT',
+        `for i in $(seq 100); do grep -q "Server listening" ${join(dir, 'sshd.log')} && break; sleep 0.05; done`,
+        `echo "--- before"; ${ssh} 2>&1 || echo "login refused"`,
+        `( ${withValues(block('add a user'), `NAME=${name} PRINCIPAL=Jane.Doe EMAIL=jane.doe@example.com SUDO=no`)} )`,
+        `echo "--- added"; ${ssh} 2>&1 || echo "login refused"`,
+        `( ${withValues(block('remove a user'), `NAME=${name}`)} ) 2>/dev/null`,
+        `echo "--- removed"; ${ssh} 2>&1 || echo "login refused"`,
+      ].join('\n'));
+      if (process.env.DAY2_DEBUG) console.log(out, err, readFileSync(join(dir, 'sshd.log'), 'utf8'));
+      expect({ status, err }).toMatchObject({ status: 0 });
+      const lines = (n: string) => section(out, n).filter((l) => !l.startsWith('Warning: Permanently added'));
+      expect(lines('before')).toContain('login refused');
+      expect(lines('added')).toEqual([name]);
+      expect(lines('removed')).toContain('login refused');
+      expect(readFileSync(join(dir, 'sshd.log'), 'utf8')).toMatch(new RegExp(`Accepted publickey for ${name} from 127\\.0\\.0\\.1 .*ED25519-CERT`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60000);
 }, true);
