@@ -231,9 +231,11 @@ export interface DropletOptions {
    * It goes into `user_data` as a second MIME part after ours, merged by cloud-init with
    * `list(append)+dict(no_replace,recurse_list)`: your lists (`packages`, `write_files`,
    * `runcmd`) come after ours, and where both set the same key ours wins. Refused: keys that would
-   * weaken access (`users`, `ssh_pwauth`, `ssh_authorized_keys`, `chpasswd`, `password`,
-   * `merge_how`, `merge_type`), `write_files` into `/etc/ssh/`, `/etc/sudoers*`, `/etc/pam.d/` or
-   * our own files, and `runcmd`/`bootcmd` steps that name sshd's configuration or our services.
+   * weaken access (`users`, `groups`, `ssh_pwauth`, `ssh_authorized_keys`, `chpasswd`,
+   * `password`, `merge_how`, `merge_type`), `write_files` into `/etc/ssh/`, `/etc/sudoers*`,
+   * `/etc/pam.d/`, `/etc/nftables.conf`, `/etc/iptables/` or our own files, and `runcmd`/`bootcmd`
+   * steps that name sshd's configuration, sudoers, our services, flush nft/iptables rules or
+   * reach the metadata address.
    * That check catches mistakes; it is no sandbox: your commands run as root.
    *
    * @default - none

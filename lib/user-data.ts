@@ -22,6 +22,7 @@ export const EXTRA_MERGE_HOW = [
 // keys that would add a way in, or change how parts merge.
 const REFUSED_KEYS: { [key: string]: string } = {
   users: 'accounts come from the users prop (extra accounts could get sudo or keys)',
+  groups: 'group members come from the users prop (AccessUser.groups); a groups entry could add anyone to sudo',
   ssh_pwauth: 'password logins stay off',
   ssh_authorized_keys: 'only Access certificates open accounts',
   chpasswd: 'Access users have no password',
@@ -34,10 +35,16 @@ const REFUSED_KEYS: { [key: string]: string } = {
 const REFUSED_PATHS = [
   '/etc/ssh/', '/etc/sudoers', '/etc/pam.d/', '/etc/cloudflared-access/', '/usr/local/lib/cdktf-access-droplet/',
   '/etc/systemd/system/cdktf-', '/etc/systemd/system/cloudflared', '/etc/systemd/system/ssh',
+  // Debian's nftables.conf starts with "flush ruleset", which would drop the metadata guard's rule.
+  '/etc/nftables.conf', '/etc/iptables/',
 ];
 
 // shell steps that visibly touch sshd's configuration or our services.
-const REFUSED_COMMAND = /sshd_config|\/etc\/ssh\b|auth_principals|TrustedUserCAKeys|cdktf-metadata-guard|cloudflared-access|\/etc\/sudoers/;
+const REFUSED_COMMAND = new RegExp([
+  'sshd_config', '/etc/ssh\\b', 'auth_principals', 'TrustedUserCAKeys', 'cdktf-metadata-guard', 'cloudflared-access', '/etc/sudoers',
+  // the metadata guard's firewall rule, and the address it guards.
+  '\\bnft\\b.*\\b(flush|delete)\\b', '\\biptables\\b.*\\s-(F|X|D)\\b', '169\\.254\\.169\\.254',
+].join('|'));
 
 /**
  * Throws unless `extra` is a cloud-config object that cannot weaken ours (see
@@ -76,8 +83,10 @@ export function checkExtraCloudConfig(field: string, extra: unknown): void {
     if (!Array.isArray(steps)) throw new Error(`${field}.${key} must be a list of commands`);
     steps.forEach((step, i) => {
       const text = JSON.stringify(step);
-      if (REFUSED_COMMAND.test(text)) {
-        throw new Error(`${field}.${key}[${i}] ${text} touches sshd's configuration, sudoers or our services; it could weaken access, so it is refused`);
+      // a command given as a list runs as its words joined.
+      const command = Array.isArray(step) ? step.map(String).join(' ') : String(step);
+      if (REFUSED_COMMAND.test(command)) {
+        throw new Error(`${field}.${key}[${i}] ${text} touches sshd's configuration, sudoers, the metadata guard or our services; it could weaken access, so it is refused`);
       }
     });
   }

@@ -102,8 +102,19 @@ describe('extraCloudConfig', () => {
     [{ runcmd: ['sed -i s/no/yes/ /etc/ssh/sshd_config'] }, /extraCloudConfig\.runcmd\[0\] .* touches sshd's configuration/],
     [{ bootcmd: [['systemctl', 'disable', 'cdktf-metadata-guard']] }, /extraCloudConfig\.bootcmd\[0\] .* touches/],
     [['packages'], /extraCloudConfig must be a cloud-config object/],
+    [{ groups: [{ sudo: ['srhea'] }] }, /extraCloudConfig\.groups is refused: group members come from the users prop/],
+    [{ write_files: [{ path: '/etc/nftables.conf', content: 'flush ruleset' }] }, /write_files\[0\]\.path "\/etc\/nftables\.conf" is refused/],
+    [{ runcmd: ['nft flush ruleset'] }, /extraCloudConfig\.runcmd\[0\] "nft flush ruleset" touches .*the metadata guard/],
+    [{ runcmd: [['iptables', '-F', 'OUTPUT']] }, /extraCloudConfig\.runcmd\[0\] .* touches/],
+    [{ bootcmd: ['curl http://169.254.169.254/metadata/v1/user-data'] }, /extraCloudConfig\.bootcmd\[0\] .* touches/],
   ])('fails on %j', (extraCloudConfig, message) => {
     expect(() => droplet({ extraCloudConfig: extraCloudConfig as any })).toThrow(message);
+  });
+
+  test('accepts ordinary first-boot work: packages, files elsewhere, commands, nft rules of your own', () => {
+    const ok = { packages: ['htop'], write_files: [{ path: '/etc/motd', content: 'hi' }, { path: '/opt/app/env', content: 'X=1' }],
+      runcmd: ['systemctl enable --now docker', ['nft', 'add', 'table', 'inet', 'mine']], timezone: 'UTC' };
+    expect(() => droplet({ extraCloudConfig: ok })).not.toThrow();
   });
 
   test('fails when the user data would pass 64 KiB', () => {
