@@ -34,7 +34,7 @@ function only(stack: any, type: string) {
 describe('example app (main.ts)', () => {
   test('synthesizes offline with placeholders, providers and a local backend', () => {
     const stack = synthMain();
-    expect(stack.terraform.backend).toEqual({ local: { path: 'terraform.access-droplet.tfstate' } });
+    expect(stack.terraform.backend).toEqual({ local: { path: join(root, 'terraform.access-droplet.tfstate') } });
     expect(Object.keys(stack.provider).sort()).toEqual(['cloudflare', 'digitalocean', 'null']);
     expect(stack.resource.null_resource).toBeUndefined();
     // no secret in the synthesized JSON: the providers read their tokens from the environment.

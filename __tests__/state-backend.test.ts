@@ -1,5 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { StateBackend } from '../lib';
+
+// jest runs in the project directory, which holds cdktf.json.
+const PROJECT = join(__dirname, '..');
 
 type StateBackendEnvironment = { [name: string]: string };
 
@@ -13,9 +19,49 @@ function backendOf(env: StateBackendEnvironment) {
 }
 
 describe('StateBackend.fromEnvironment', () => {
-  test('defaults to a local state file named after the stack', () => {
-    expect(backendOf({})).toEqual({ local: { path: 'terraform.access-droplet.tfstate' } });
-    expect(backendOf({ TF_LOCAL_STATE_PATH: 'state/x.tfstate' })).toEqual({ local: { path: 'state/x.tfstate' } });
+  test('defaults to a local state file named after the stack, by absolute path in the project directory', () => {
+    // a relative path would be resolved inside cdktf.out/stacks/<stack>/, which cdktf deletes.
+    expect(backendOf({})).toEqual({ local: { path: join(PROJECT, 'terraform.access-droplet.tfstate') } });
+    expect(backendOf({ TF_LOCAL_STATE_PATH: 'state/x.tfstate' })).toEqual({ local: { path: join(PROJECT, 'state', 'x.tfstate') } });
+    expect(backendOf({ TF_LOCAL_STATE_PATH: '/var/lib/x.tfstate' })).toEqual({ local: { path: '/var/lib/x.tfstate' } });
+  });
+
+  test('finds the project directory (cdktf.json) from a working directory below it, e.g. cdktf.out', () => {
+    const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    const cwd = process.cwd();
+    try {
+      writeFileSync(join(project, 'cdktf.json'), '{}');
+      mkdirSync(join(project, 'cdktf.out', 'stacks', 'ssh'), { recursive: true });
+      process.chdir(join(project, 'cdktf.out', 'stacks', 'ssh'));
+      expect(backendOf({})).toEqual({ local: { path: join(project, 'terraform.access-droplet.tfstate') } });
+    } finally {
+      process.chdir(cwd);
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  test('keeps a renamed stack on its old state with stateName, and warns about an orphaned state file', () => {
+    const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    try {
+      writeFileSync(join(project, 'terraform.ssh.tfstate'), '{}');
+      const app = Testing.app();
+      const renamed = new TerraformStack(app, 'ssh-prod');
+      StateBackend.fromEnvironment(renamed, {}, { projectDir: project });
+      const warnings = renamed.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+      expect(warnings).toEqual([expect.stringMatching(/stack "ssh-prod" has no state file .*terraform\.ssh\.tfstate exist.*stateName: "<old name>"/)]);
+      const kept = new TerraformStack(app, 'ssh-prod-2');
+      StateBackend.fromEnvironment(kept, {}, { projectDir: project, stateName: 'ssh' });
+      expect(JSON.parse(Testing.synth(kept)).terraform.backend).toEqual({ local: { path: join(project, 'terraform.ssh.tfstate') } });
+      expect(kept.node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
+      // another stack of the same app owns its state file: no warning about it.
+      const app2 = Testing.app();
+      new TerraformStack(app2, 'ssh');
+      const second = new TerraformStack(app2, 'db');
+      StateBackend.fromEnvironment(second, {}, { projectDir: project });
+      expect(second.node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   test('uses DigitalOcean Spaces with a lock file when SPACES_BUCKET is set', () => {
@@ -45,6 +91,31 @@ describe('StateBackend.fromEnvironment', () => {
   test('never writes credentials into the synthesized backend', () => {
     const s3 = JSON.stringify(backendOf({ SPACES_BUCKET: 'b', SPACES_REGION: 'nyc3' }));
     expect(s3).not.toMatch(/access_key|secret|token/i);
+  });
+
+  test('fails the synth (error annotation) while the state is still in cdktf.out, where v0.1.0 kept it', () => {
+    const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    try {
+      const outdir = join(project, 'cdktf.out');
+      mkdirSync(join(outdir, 'stacks', 'ssh'), { recursive: true });
+      writeFileSync(join(outdir, 'stacks', 'ssh', 'terraform.ssh.tfstate'), '{}');
+      const stack = new TerraformStack(Testing.app({ outdir }), 'ssh');
+      StateBackend.fromEnvironment(stack, {}, { projectDir: project });
+      const errors = stack.node.metadata.filter((m) => m.type === '@cdktf/error').map((m) => String(m.data));
+      expect(errors).toEqual([expect.stringContaining(`mv ${JSON.stringify(join(outdir, 'stacks', 'ssh', 'terraform.ssh.tfstate'))} ${JSON.stringify(join(project, 'terraform.ssh.tfstate'))}`)]);
+      // once moved, no error.
+      writeFileSync(join(project, 'terraform.ssh.tfstate'), '{}');
+      const moved = new TerraformStack(Testing.app({ outdir }), 'ssh');
+      StateBackend.fromEnvironment(moved, {}, { projectDir: project });
+      expect(moved.node.metadata.filter((m) => m.type === '@cdktf/error')).toEqual([]);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  test('fails on a stateName that is no file name', () => {
+    expect(() => StateBackend.fromEnvironment(new TerraformStack(Testing.app(), 's'), {}, { stateName: '../x' }))
+      .toThrow(/stateName "\.\.\/x" must be letters, digits, "\.", "-" or "_"/);
   });
 
   test.each([

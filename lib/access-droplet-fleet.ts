@@ -18,7 +18,7 @@ import {
 } from './internal/parts';
 import { renderSshConfig } from './ssh-config';
 import { AccessUserInput, checkPrincipalCollisions, resolveUsers, UnixNaming } from './users';
-import { validateHostname, validateId, validateSlug, validateTag } from './validation';
+import { validateHostname, validateId, validateImage, validateRegion, validateSlug, validateTag } from './validation';
 
 const ACCESS_DOMAINS_PER_APPLICATION = 5;
 const TUNNELS_PER_ACCOUNT = 1000;
@@ -240,6 +240,7 @@ export class AccessDropletFleet extends Construct {
         hostnames: group.map((h) => h.hostname),
         policyIds,
         sessionDuration: props.accessSessionDuration,
+        caVersion: props.accessCaVersion, // day2 hook (issue 11).
       });
       this.accessApplications.push(app.application);
       const caPublicKey = app.certificate.publicKey;
@@ -339,9 +340,9 @@ function planHosts(props: AccessDropletFleetProps): PlannedHost[] {
       throw new Error(`${field(i)} "${hostname}" is listed twice (also host ${before + 1}); hostnames must be unique`);
     }
     seen.set(hostname, i);
-    if (spec.region !== undefined) validateSlug(`hosts[${i}].region`, spec.region);
+    if (spec.region !== undefined) validateRegion(`hosts[${i}].region`, spec.region);
     if (spec.size !== undefined) validateSlug(`hosts[${i}].size`, spec.size);
-    if (spec.image !== undefined) validateSlug(`hosts[${i}].image`, spec.image);
+    if (spec.image !== undefined) validateImage(`hosts[${i}].image`, spec.image);
     (spec.tags ?? []).forEach((t, j) => validateTag(`hosts[${i}].tags[${j}]`, t));
     if (spec.users !== undefined) {
       // the common users and this host's own, together, must still map to distinct accounts.

@@ -240,6 +240,9 @@ export class AccessDroplet extends Construct {
     let application: ZeroTrustAccessApplication;
     if (infrastructure) {
       checkInfrastructureProps(props);
+      if (props.accessCaVersion !== undefined) { // day2 hook (issue 11).
+        throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
+      }
       caPublicKey = props.infrastructureCaPublicKey as string;
       // the application finds the droplet through its target (below) by hostname.
       const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
@@ -290,6 +293,7 @@ export class AccessDroplet extends Construct {
         allowedIdps: appOptions.allowedIdps,
         autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
         tags: appOptions.tags,
+        caVersion: props.accessCaVersion, // day2 hook (issue 11).
       });
       application = app.application;
       this.shortLivedCertificate = app.certificate;

@@ -191,6 +191,89 @@ export interface DropletOptions {
    * @default "cloudflared"
    */
   readonly clientCloudflaredPath?: string;
+  // day-2 operations (issue 11): droplet options, extra cloud-config, replacement control.
+
+  /**
+   * Whether DigitalOcean takes weekly backups of the droplet (they cost 20% of the droplet's price).
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#backups
+   */
+  readonly backups?: boolean;
+
+  /**
+   * Whether the droplet gets a public IPv6 address (the firewall still has no inbound rule).
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#ipv6
+   */
+  readonly ipv6?: boolean;
+
+  /**
+   * Block storage volumes (ids) to attach to the droplet. A volume attaches to one droplet only,
+   * so a fleet with more than one host cannot share them. cloud-init does not format or mount
+   * them: do that in `extraCloudConfig` (`fs_setup`, `mounts`).
+   *
+   * @default - none
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#volume_ids
+   */
+  readonly volumeIds?: string[];
+
+  /**
+   * The DigitalOcean project (id) the droplet is assigned to, with a
+   * `digitalocean_project_resources` resource.
+   *
+   * @default - the account's default project
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/project_resources
+   */
+  readonly projectId?: string;
+
+  /**
+   * Whether DigitalOcean shuts the droplet down gracefully (ACPI) before it powers it off, e.g.
+   * for a resize or a destroy.
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#graceful_shutdown
+   */
+  readonly gracefulShutdown?: boolean;
+
+  /**
+   * Your own first-boot configuration, as a cloud-config object (e.g. `{ packages: ["htop"] }`).
+   * It goes into `user_data` as a second MIME part after ours, merged by cloud-init with
+   * `list(append)+dict(no_replace,recurse_list)`: your lists (`packages`, `write_files`,
+   * `runcmd`) come after ours, and where both set the same key ours wins. Refused: keys that would
+   * weaken access (`users`, `groups`, `ssh_pwauth`, `ssh_authorized_keys`, `chpasswd`,
+   * `password`, `merge_how`, `merge_type`), `write_files` into `/etc/ssh/`, `/etc/sudoers*`,
+   * `/etc/pam.d/`, `/etc/nftables.conf`, `/etc/iptables/` or our own files, and `runcmd`/`bootcmd`
+   * steps that name sshd's configuration, sudoers, our services, flush nft/iptables rules or
+   * reach the metadata address.
+   * That check catches mistakes; it is no sandbox: your commands run as root.
+   *
+   * @default - none
+   * @see https://cloudinit.readthedocs.io/en/latest/reference/merging.html
+   */
+  readonly extraCloudConfig?: { [key: string]: any };
+
+  /**
+   * Whether a change of `user_data` (users, CA key, tunnel token, apt source, `extraCloudConfig`)
+   * replaces the droplet, as DigitalOcean requires. `false` keeps the droplet and its disk
+   * (Terraform's `ignore_changes` on `user_data`): the Access policy still changes at once, but
+   * accounts and principals on the host must then be changed by hand (README, "Change users
+   * without a new droplet"). A new CA key or tunnel token still replaces the droplet, since the
+   * old one could no longer be reached.
+   *
+   * @default true
+   */
+  readonly userDataCausesReplacement?: boolean;
+
+  /**
+   * A label for the short-lived certificate CA (self-hosted mode): change it (e.g. "1" to "2")
+   * and the next deploy replaces the CA, and so every droplet that trusts it (its user_data holds
+   * the key). Setting it the first time on a deployed stack replaces nothing; only a change does.
+   *
+   * @default - none (the CA is never replaced)
+   */
+  readonly accessCaVersion?: string;
 }
 
 /** The checked rules of one Access policy, and what a user should be warned about. */

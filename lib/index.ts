@@ -6,5 +6,5 @@ export { AccessAllow, AccessPolicyOptions, DropletOptions } from './access-polic
 export { AccessRule } from './access-rule';
 export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
 export { SshConfig } from './ssh-config';
-export { StateBackend } from './state-backend';
+export { StateBackend, StateBackendOptions } from './state-backend';
 export { AccessUser, AccessUserInput, UnixNameStyle, UnixNaming } from './users';

@@ -1,4 +1,26 @@
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
+import { existsSync, readdirSync } from 'fs';
+import { dirname, isAbsolute, join, resolve } from 'path';
+import { Annotations, App, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
+
+/** Options of {@link StateBackend.fromEnvironment}. */
+export interface StateBackendOptions {
+  /**
+   * The name in the local state file's name, `terraform.<stateName>.tfstate`. Set it to the old
+   * stack name when you rename a stack, so the renamed stack keeps its state.
+   *
+   * @default - the stack's id
+   */
+  readonly stateName?: string;
+
+  /**
+   * The directory that holds the local state file (and against which a relative
+   * `TF_LOCAL_STATE_PATH` is resolved).
+   *
+   * @default - the project directory: the nearest directory holding `cdktf.json`, from the
+   * working directory up (cdktf runs the app there), else the working directory
+   */
+  readonly projectDir?: string;
+}
 
 /**
  * Chooses where Terraform keeps a stack's state, from environment variables, so the same app runs
@@ -13,17 +35,29 @@ export class StateBackend {
    * - `SPACES_BUCKET` + `SPACES_REGION`: an S3 backend on DigitalOcean Spaces with `use_lockfile`
    *   (Terraform ≥ 1.10 locks with a lock object, no DynamoDB needed);
    * - `TF_CLOUD_ORGANIZATION` + `TF_WORKSPACE`: HCP Terraform;
-   * - neither: a local state file (`TF_LOCAL_STATE_PATH`, default `terraform.<stack>.tfstate`).
+   * - neither: a local state file at an ABSOLUTE path in the project directory (`TF_LOCAL_STATE_PATH`,
+   *   default `<project>/terraform.<stack>.tfstate`). A relative path would be resolved by
+   *   Terraform inside `cdktf.out/stacks/<stack>/`, which cdktf deletes when the stack is renamed
+   *   and `rm -rf cdktf.out` deletes: the next deploy would then create every resource again.
+   *   When the stack has no state file yet but the project directory holds another
+   *   `terraform.*.tfstate`, a warning says to pass `stateName` if the stack was renamed; when
+   *   the state is still inside `cdktf.out` (where v0.1.0 kept it), the synth fails with the
+   *   command that moves it.
    *
    * Spaces also reads `SPACES_STATE_KEY` (default `<stack>/terraform.tfstate`).
    *
    * @param stack the stack whose state this is
    * @param env the variables to read (default: the process environment)
+   * @param options the local state file's name and directory
    * @throws Error when both remote backends are asked for, or one is missing its second variable.
    */
-  public static fromEnvironment(stack: TerraformStack, env?: { [name: string]: string }): TerraformBackend {
+  public static fromEnvironment(stack: TerraformStack, env?: { [name: string]: string }, options: StateBackendOptions = {}): TerraformBackend {
     env = env ?? (process.env as { [name: string]: string });
-    const name = stack.node.id;
+    const stateName = options.stateName ?? stack.node.id;
+    if (!/^[A-Za-z0-9._-]+$/.test(stateName)) {
+      throw new Error(`stateName ${JSON.stringify(stateName)} must be letters, digits, ".", "-" or "_" (it names terraform.<stateName>.tfstate)`);
+    }
+    const name = stateName;
     const spaces = nonEmpty(env.SPACES_BUCKET);
     const cloud = nonEmpty(env.TF_CLOUD_ORGANIZATION);
     if (spaces && cloud) {
@@ -57,10 +91,62 @@ export class StateBackend {
       }
       return new CloudBackend(stack, { organization: cloud, workspaces: new NamedCloudWorkspace(workspace) });
     }
-    return new LocalBackend(stack, { path: nonEmpty(env.TF_LOCAL_STATE_PATH) ?? `terraform.${name}.tfstate` });
+    const projectDir = resolve(options.projectDir ?? findProjectDir(process.cwd()));
+    const explicit = nonEmpty(env.TF_LOCAL_STATE_PATH);
+    const path = explicit === undefined
+      ? join(projectDir, `terraform.${name}.tfstate`)
+      : isAbsolute(explicit) ? explicit : resolve(projectDir, explicit);
+    refuseLegacyState(stack, explicit ?? `terraform.${name}.tfstate`, path);
+    if (explicit === undefined) warnAboutOrphanedState(stack, projectDir, path);
+    return new LocalBackend(stack, { path });
   }
 
   private constructor() {}
+}
+
+/** the nearest directory from `start` up that holds cdktf.json, else `start`. */
+function findProjectDir(start: string): string {
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'cdktf.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(start);
+  }
+}
+
+/**
+ * fails the synth when the state is still where v0.1.0 put it (the relative path, resolved by
+ * Terraform inside cdktf.out/stacks/<stack>/) and not at the new path: deploying would create a
+ * second copy of every resource.
+ */
+function refuseLegacyState(stack: TerraformStack, relative: string, path: string) {
+  if (isAbsolute(relative) || existsSync(path)) return;
+  let outdir: string;
+  try {
+    outdir = App.of(stack).outdir;
+  } catch {
+    return;
+  }
+  const legacy = resolve(outdir, 'stacks', stack.node.id, relative);
+  if (legacy !== path && existsSync(legacy)) {
+    Annotations.of(stack).addError(
+      `the state of stack "${stack.node.id}" is still at ${legacy}, inside cdktf.out, where cdktf deletes it; move it before deploying, or a second copy of every resource is created: mv ${JSON.stringify(legacy)} ${JSON.stringify(path)}`,
+    );
+  }
+}
+
+/**
+ * warns when this stack has no state file yet while other state files lie in the project
+ * directory: after a stack rename, deploying would create a second copy of every resource.
+ */
+function warnAboutOrphanedState(stack: TerraformStack, projectDir: string, path: string) {
+  if (existsSync(path) || !existsSync(projectDir)) return;
+  // the state files of the app's other stacks (those defined so far) are theirs, not orphans.
+  const siblings = new Set(stack.node.root.node.children.filter((c) => c !== stack && TerraformStack.isStack(c)).map((c) => `terraform.${c.node.id}.tfstate`));
+  const others = readdirSync(projectDir).filter((f) => /^terraform\..+\.tfstate$/.test(f) && !siblings.has(f));
+  if (others.length === 0) return;
+  Annotations.of(stack).addWarning(
+    `stack "${stack.node.id}" has no state file ${path} yet, but ${others.join(', ')} exist in ${projectDir}; ` +
+    'if you renamed a stack, pass { stateName: "<old name>" } to StateBackend.fromEnvironment (or rename the file) before deploying, or a second copy of every resource is created',
+  );
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -16,10 +16,11 @@ import { DropletOptions, ResolvedPolicyRules, validateAccessRulesOnSynth } from 
 import { AccessRule } from '../access-rule';
 import { CertificatePrincipals, renderCloudInitWithWarnings } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
-import { validateSlug, validateTag } from '../validation';
+import { applyCaRotation, applyDropletExtras } from './droplet-extras';
+import { validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 
 /** the settings every droplet of ours shares, after defaults. */
-export interface DropletSettings {
+export interface DropletSettings extends DropletOptions {
   readonly region: string;
   readonly size: string;
   readonly image: string;
@@ -63,7 +64,7 @@ export function defineAccessApplication(
   scope: Construct,
   opts: {
     accountId: string; name: string; hostnames: string[]; policyIds: string[]; sessionDuration?: string;
-    allowedIdps?: string[]; autoRedirectToIdentity?: boolean; tags?: string[];
+    allowedIdps?: string[]; autoRedirectToIdentity?: boolean; tags?: string[]; caVersion?: string;
   },
 ) {
   const application = new ZeroTrustAccessApplication(scope, 'AccessApp', {
@@ -82,6 +83,7 @@ export function defineAccessApplication(
     accountId: opts.accountId,
     appId: application.id,
   });
+  applyCaRotation(scope, certificate, opts.caVersion); // day2 hook (issue 11, CA rotation).
   return { application, certificate };
 }
 
@@ -158,7 +160,7 @@ export function defineDroplet(
     allowPortForwarding: s.allowPortForwarding,
   });
   cloudConfig.warnings.forEach((w) => Annotations.of(scope).addWarning(w));
-  return new Droplet(scope, id, {
+  const droplet = new Droplet(scope, id, {
     name: opts.hostname,
     image: s.image,
     region: s.region,
@@ -168,6 +170,9 @@ export function defineDroplet(
     tags: s.tags,
     userData: escapeTerraformTemplate(cloudConfig.text),
   });
+  // day2 hook (issue 11): backups, ipv6, volumes, project, extra cloud-config, replacement.
+  applyDropletExtras(scope, droplet, s, { caPublicKey: opts.caPublicKey, tunnelToken: opts.tunnelToken });
+  return droplet;
 }
 
 /** Egress open to everywhere for tcp, udp and icmp: cloudflared, apt and NTP need it. */
@@ -236,9 +241,9 @@ export function resolveDropletOptions(props: DropletOptions): DropletSettings & 
   const region = props.region ?? 'nyc3';
   const size = props.size ?? 's-1vcpu-1gb';
   const image = props.image ?? 'ubuntu-24-04-x64';
-  validateSlug('region', region);
+  validateRegion('region', region);
   validateSlug('size', size);
-  validateSlug('image', image);
+  validateImage('image', image);
   (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
   if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {
     throw new Error(`waitForReadyTimeoutSec is ${props.waitForReadyTimeoutSec} but waitForReady is not set; set waitForReady: true or drop the timeout`);

@@ -1,0 +1,111 @@
+// issue 11 item 7: the README is the tested truth. Every ```ts block is a whole program: it must
+// type-check under cdktf-cli's own template tsconfig.json (strict, noUnusedLocals, ...) against
+// this package, and synthesize. The command that puts SshConfig into ~/.ssh/config runs for real
+// after a real `cdktf deploy` of a provider-free stand-in stack.
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { SshConfig } from '../../lib';
+import { describeWithTerraform, newProject, ROOT } from './terraform-project';
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** the fenced blocks of a language, in order. */
+export function blocks(lang: string): string[] {
+  const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm');
+  return [...README.matchAll(re)].map((m) => m[1]);
+}
+
+/** a consumer project: cdktf's template tsconfig, our node_modules, and this package by name. */
+function consumer(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'day2-readme-'));
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules);
+  for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+    symlinkSync(join(ROOT, 'node_modules', entry), join(modules, entry));
+  }
+  const pkg = join(modules, 'cdktf-access-droplet');
+  mkdirSync(pkg);
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'cdktf-access-droplet', main: 'index.js', types: 'index.d.ts' }));
+  writeFileSync(join(pkg, 'index.d.ts'), `export * from ${JSON.stringify(join(ROOT, 'lib', 'index'))};\n`);
+  writeFileSync(join(pkg, 'index.js'), `module.exports = require(${JSON.stringify(join(ROOT, 'lib', 'index.ts'))});\n`);
+  const template = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'templates', 'typescript', 'tsconfig.json'), 'utf8'));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(template, null, 2));
+  return dir;
+}
+
+describe('README TypeScript blocks', () => {
+  const sources = blocks('ts');
+  let dir: string;
+  beforeAll(() => {
+    dir = consumer();
+    sources.forEach((src, i) => writeFileSync(join(dir, `block${i + 1}.ts`), src));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('there are blocks, each a whole program (imports, app, stack, app.synth())', () => {
+    expect(sources.length).toBeGreaterThanOrEqual(3);
+    for (const src of sources) {
+      expect(src).toMatch(/^import /);
+      expect(src).toMatch(/new App\(\)/);
+      expect(src).toMatch(/new TerraformStack\(/);
+      expect(src.trimEnd()).toMatch(/app\.synth\(\);$/);
+    }
+  });
+
+  test('compile under cdktf-cli\'s template tsconfig (strict, noUnusedLocals, noUnusedParameters)', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit', '--incremental', 'false'], {
+      cwd: dir, encoding: 'utf8',
+    });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120000);
+
+  test('synthesize with the droplet or fleet they describe', () => {
+    sources.forEach((_src, i) => {
+      const outdir = join(dir, `out${i + 1}`);
+      execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', `block${i + 1}.ts`], {
+        cwd: dir, stdio: 'pipe', env: { ...process.env, CDKTF_OUTDIR: outdir, SPACES_BUCKET: '', TF_CLOUD_ORGANIZATION: '', TF_LOCAL_STATE_PATH: '' },
+      });
+      const [stackName] = readdirSync(join(outdir, 'stacks'));
+      const json = JSON.parse(readFileSync(join(outdir, 'stacks', stackName, 'cdk.tf.json'), 'utf8'));
+      expect(Object.keys(json.provider).sort()).toEqual(expect.arrayContaining(['cloudflare', 'digitalocean']));
+      expect(Object.keys(json.resource.digitalocean_droplet ?? {}).length).toBeGreaterThanOrEqual(1);
+      expect(json.terraform.backend.local.path).toBe(join(dir, `terraform.${stackName}.tfstate`));
+    });
+  }, 180000);
+});
+
+describeWithTerraform('README: SshConfig into ~/.ssh/config', () => {
+  test('the documented command appends the SshConfig output unwrapped, after a real cdktf deploy', () => {
+    const [deploy] = blocks('sh').filter((b) => b.includes('--outputs-file outputs.json'));
+    expect(deploy).toBeDefined();
+    const lines = deploy.split('\n').filter((l) => /^(npx cdktf output|node -e)/.test(l));
+    expect(lines).toHaveLength(2);
+    const project = newProject('day2-sshconfig');
+    try {
+      // the stand-in stack has the construct's own output value, under the construct's id.
+      const config = SshConfig.render(['droplet.widgetcorp.tech', 'a-very-long-host-name-that-a-terminal-would-wrap-at-eighty.widgetcorp.tech']);
+      project.main(`
+import { App, TerraformOutput, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+const app = new App();
+const stack = new TerraformStack(app, 'ssh');
+new TerraformOutput(new Construct(stack, 'web'), 'SshConfig', { value: ${JSON.stringify(config)} });
+app.synth();
+`);
+      project.cdktf(['deploy', '--auto-approve']);
+      const home = join(project.dir, 'home');
+      mkdirSync(join(home, '.ssh'), { recursive: true });
+      writeFileSync(join(home, '.ssh', 'config'), 'Host old\n');
+      const script = lines.map((l) => l.replace(/^npx cdktf/, `node ${JSON.stringify(join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf'))}`)).join('\n');
+      execFileSync('/bin/sh', ['-ec', script], {
+        cwd: project.dir, stdio: 'pipe', env: { ...process.env, HOME: home, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', COLUMNS: '40' },
+      });
+      expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toBe(`Host old\n${config}\n`);
+    } finally {
+      project.remove();
+    }
+  }, 180000);
+});
