@@ -1,4 +1,5 @@
-import { AccessDropletProps } from '../lib';
+import { Testing, TerraformStack } from 'cdktf';
+import { AccessDroplet, AccessDropletFleetProps, AccessDropletProps } from '../lib';
 
 /** the smallest valid props, as in the README. */
 export const minimalProps: AccessDropletProps = {
@@ -22,3 +23,38 @@ export function resourcesOf(synth: string, type: string): Record<string, any>[] 
   const parsed = JSON.parse(synth);
   return Object.values(parsed.resource?.[type] ?? {});
 }
+
+/** a stack of its own, for tests that synthesize more than one construct or a whole stack. */
+export function newStack(): TerraformStack {
+  return new TerraformStack(Testing.app(), 'stack');
+}
+
+/** an AccessDroplet "Test" with {@link minimalProps} plus `props`. */
+export function newDroplet(props: Partial<AccessDropletProps>, stack = newStack()): AccessDroplet {
+  return new AccessDroplet(stack, 'Test', { ...minimalProps, ...props } as AccessDropletProps);
+}
+
+/** the parsed synth of a stack holding one {@link newDroplet}. */
+export function synthDroplet(props: Partial<AccessDropletProps>): any {
+  const stack = newStack();
+  newDroplet(props, stack);
+  return JSON.parse(Testing.synth(stack));
+}
+
+/** the one resource of `type` in a parsed synth; fails the test unless there is exactly one. */
+export function onlyResource(json: any, type: string): any {
+  const values = Object.values(json.resource[type] ?? {}) as any[];
+  expect(values).toHaveLength(1);
+  return values[0];
+}
+
+/** the warnings a construct added to its node. */
+export function warningsOf(c: { node: { metadata: { type: string; data: unknown }[] } }): string[] {
+  return c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+}
+
+/** a two-host fleet, the smallest valid AccessDropletFleetProps. */
+export const fleetProps: AccessDropletFleetProps = {
+  accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+  hosts: [{ hostname: 'a.widgetcorp.tech' }, { hostname: 'b.widgetcorp.tech' }],
+};

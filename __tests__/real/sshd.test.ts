@@ -1,7 +1,7 @@
 // a real sshd, configured from the files the cloud-config writes, on top of Debian's stock
 // sshd_config and a DigitalOcean-style 50-cloud-init.conf that turns passwords on, must let in
 // exactly the certificates Cloudflare Access issues for each user, and nothing else.
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'fs';
 import { AddressInfo, createServer, Server } from 'net';
 import { join } from 'path';
 import { CertificatePrincipals, CloudInit } from '../../lib/cloud-init';
@@ -10,33 +10,13 @@ const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import {
   CloudConfig, createUsersWithCloudInit, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS, newKeyPair,
   options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runAsync, runOk, RunningSshd, sshBaseArgs,
-  signUserCert, sshdEffectiveConfig, sshWithCert, sshWithPassword, startSshd, STOCK_SSHD_CONFIG, stopAllSshds,
-  TOOLS, uniqueTag, writeFile, writeFileEntry,
+  replaceLine, signUserCert, sshdEffectiveConfig, sshWithCert, sshWithPassword, startSshd, stopAllSshds,
+  TOOLS, uniqueTag, writeFile, writeFileEntry, writeSshdConfig,
 } from './helpers';
 
 const DROP_IN_PATH = `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`;
 // what DigitalOcean's images ship in /etc/ssh/sshd_config.d/50-cloud-init.conf.
 const DO_CLOUD_INIT_CONF = 'PasswordAuthentication yes\n';
-
-/** Replaces the one line `from` with `to`, and fails unless it was there exactly once. */
-function replaceLine(text: string, from: string, to: string): string {
-  const lines = text.split('\n');
-  const hits = lines.filter((l) => l === from).length;
-  if (hits !== 1) throw new Error(`expected the line "${from}" once, found it ${hits} times in:\n${text}`);
-  return lines.map((l) => (l === from ? to : l)).join('\n');
-}
-
-/**
- * An sshd configuration in `root`: Debian's stock sshd_config including `root`'s sshd_config.d,
- * which holds `dropIns` (file name → content).
- */
-function writeSshdConfig(root: string, dropIns: Record<string, string>): string {
-  const config = join(root, 'etc/ssh/sshd_config');
-  const stock = readFileSync(STOCK_SSHD_CONFIG, 'utf8');
-  writeFile(config, replaceLine(stock, 'Include /etc/ssh/sshd_config.d/*.conf', `Include ${root}/etc/ssh/sshd_config.d/*.conf`));
-  for (const [name, content] of Object.entries(dropIns)) writeFile(join(root, 'etc/ssh/sshd_config.d', name), content);
-  return config;
-}
 
 /** The rendered drop-in with its absolute paths moved below `root` (which stands in for /). */
 function dropInBelow(cfg: CloudConfig, root: string): string {

@@ -1,5 +1,5 @@
 // the rendered cloud-config, and cloud-init's own modules run on it on this machine.
-import { writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
 import { RunResult, TOOLS, cloudInitPython, run, runAsync, runOk, sleep } from './process';
@@ -191,6 +191,35 @@ export async function removeCreatedAccounts(): Promise<void> {
     }
   }
   if (errors.length) throw new Error(`cleanup failed:\n${errors.join('\n')}`);
+}
+
+// cloud-init's own user-data processing: MIME parts, then the cloud-config part handler, which
+// merges every part with its merge_how into the one config the modules see.
+const MERGE_PARTS_MODULE = `
+import sys
+from cloudinit import helpers, user_data
+from cloudinit.handlers.cloud_config import CloudConfigPartHandler
+message = user_data.UserDataProcessor({}).process(open(sys.argv[1], 'rb').read())
+paths = helpers.Paths({'cloud_dir': sys.argv[2]})
+paths.get_ipath = lambda *a: sys.argv[3]
+handler = CloudConfigPartHandler(paths)
+handler.handle_part(None, '__begin__', None, None, None, None)
+for part in message.walk():
+    if part.get_content_maintype() == 'multipart':
+        continue
+    handler.handle_part(None, part.get_content_type(), part.get_filename(), part.get_payload(decode=True).decode(), 3, dict(part.items()))
+handler.handle_part(None, '__end__', None, None, None, None)
+`;
+
+/** The cloud-config cloud-init makes of `userData` (a MIME multipart or one #cloud-config). */
+export function mergeWithCloudInit(userData: string, dir: string): string {
+  const input = join(dir, 'merge-user-data');
+  const script = join(dir, 'merge-module.py');
+  const output = join(dir, 'merged-cloud-config.txt');
+  writeFileSync(input, userData);
+  writeFileSync(script, MERGE_PARTS_MODULE);
+  runOk(cloudInitPython(), [script, input, join(dir, 'cloud'), output]);
+  return readFileSync(output, 'utf8');
 }
 
 /** Writes the cloud-config's write_files with cloud-init's own writer, below `root`. */

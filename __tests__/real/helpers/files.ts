@@ -6,6 +6,15 @@ import { dirname, join } from 'path';
 import { CloudInitOptions, renderCloudInit } from '../../../lib/cloud-init';
 import { TOOLS, runOk } from './process';
 
+/** the project's root directory (package.json, README.md, node_modules). */
+export const ROOT = join(__dirname, '..', '..', '..');
+
+/** the README's fenced blocks of `lang` (e.g. "ts", "sh"), in order. */
+export function readmeBlocks(lang: string): string[] {
+  const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm');
+  return [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(re)].map((m) => m[1]);
+}
+
 const tempDirs: string[] = [];
 
 /**

@@ -6,3 +6,4 @@ export * from './requirements';
 export * from './files';
 export * from './cloud-config';
 export * from './sshd';
+export * from './terraform';

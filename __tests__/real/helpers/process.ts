@@ -18,6 +18,8 @@ export const TOOLS = {
   id: '/usr/bin/id',
   visudo: '/usr/sbin/visudo',
   sh: '/bin/sh',
+  sudo: '/usr/bin/sudo',
+  unshare: '/usr/bin/unshare',
 } as const;
 
 /** Debian's pristine sshd_config as shipped by openssh-server (/etc/ssh/sshd_config may be edited). */

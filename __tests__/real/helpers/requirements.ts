@@ -1,11 +1,12 @@
 // what a real-program test needs, and skipping (locally) or failing (under CI) without it.
+import { spawnSync } from 'child_process';
 import { accessSync, constants } from 'fs';
 import { TOOLS, cloudInitPython, run } from './process';
 
 export interface Requirement {
   /** what is missing, as shown to the developer. */
   readonly what: string;
-  /** the Debian package that provides it, or "" for "run as root". */
+  /** the Debian package that provides it, or "" when apt cannot (root, terraform). */
   readonly aptPackage: string;
   readonly present: () => boolean;
 }
@@ -39,7 +40,16 @@ export const NEEDS = {
   sshKeygen: tool(TOOLS.sshKeygen, 'openssh-client'),
   systemdAnalyze: tool(TOOLS.systemdAnalyze, 'systemd'),
   useradd: tool(TOOLS.useradd, 'passwd'),
+  userdel: tool(TOOLS.userdel, 'passwd'),
   visudo: tool(TOOLS.visudo, 'sudo'),
+  sudo: tool(TOOLS.sudo, 'sudo'),
+  unshare: tool(TOOLS.unshare, 'util-linux'),
+  // run by name, as cdktf-cli runs it; it comes from HashiCorp's releases, not from Debian.
+  terraform: {
+    what: 'terraform on PATH (https://developer.hashicorp.com/terraform/install)',
+    aptPackage: '',
+    present: () => spawnSync('terraform', ['version'], { stdio: 'ignore' }).status === 0,
+  } as Requirement,
 };
 
 /**

@@ -4,7 +4,7 @@ import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
-import { RunResult, TOOLS, run, runOk, sleep } from './process';
+import { RunResult, STOCK_SSHD_CONFIG, TOOLS, run, runOk, sleep } from './process';
 import { KeyPair, writeFile } from './files';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -78,6 +78,26 @@ export async function startSshd(config: string, hostKey: string, dir: string, ex
 
 export async function stopAllSshds(): Promise<void> {
   while (runningSshds.length) await runningSshds.pop()!.stop();
+}
+
+/** Replaces the one line `from` with `to`, and fails unless it was there exactly once. */
+export function replaceLine(text: string, from: string, to: string): string {
+  const lines = text.split('\n');
+  const hits = lines.filter((l) => l === from).length;
+  if (hits !== 1) throw new Error(`expected the line "${from}" once, found it ${hits} times in:\n${text}`);
+  return lines.map((l) => (l === from ? to : l)).join('\n');
+}
+
+/**
+ * An sshd configuration in `root`: Debian's stock sshd_config including `root`'s sshd_config.d,
+ * which holds `dropIns` (file name → content).
+ */
+export function writeSshdConfig(root: string, dropIns: Record<string, string>): string {
+  const config = join(root, 'etc/ssh/sshd_config');
+  const stock = readFileSync(STOCK_SSHD_CONFIG, 'utf8');
+  writeFile(config, replaceLine(stock, 'Include /etc/ssh/sshd_config.d/*.conf', `Include ${root}/etc/ssh/sshd_config.d/*.conf`));
+  for (const [name, content] of Object.entries(dropIns)) writeFile(join(root, 'etc/ssh/sshd_config.d', name), content);
+  return config;
 }
 
 /** `sshd -T`: the effective configuration, keyword (lower case) → values. */

@@ -1,25 +1,16 @@
-// issue 11 item 7: the README is the tested truth. Every ```ts block is a whole program: it must
+// the README is the tested truth. Every ```ts block is a whole program: it must
 // type-check under cdktf-cli's own template tsconfig.json (strict, noUnusedLocals, ...) against
 // this package, and synthesize. The command that puts SshConfig into ~/.ssh/config runs for real
 // after a real `cdktf deploy` of a provider-free stand-in stack.
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { SshConfig } from '../../lib';
-import { describeWithTerraform, newProject, ROOT } from './terraform-project';
-
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-
-/** the fenced blocks of a language, in order. */
-export function blocks(lang: string): string[] {
-  const re = new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm');
-  return [...README.matchAll(re)].map((m) => m[1]);
-}
+import { SshConfig } from '../lib';
+import { describeReal, makeTempDir, NEEDS, newProject, readmeBlocks, removeTempDirs, ROOT } from './real/helpers';
 
 /** a consumer project: cdktf's template tsconfig, our node_modules, and this package by name. */
 function consumer(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'day2-readme-'));
+  const dir = makeTempDir('readme');
   const modules = join(dir, 'node_modules');
   mkdirSync(modules);
   for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
@@ -36,13 +27,13 @@ function consumer(): string {
 }
 
 describe('README TypeScript blocks', () => {
-  const sources = blocks('ts');
+  const sources = readmeBlocks('ts');
   let dir: string;
   beforeAll(() => {
     dir = consumer();
     sources.forEach((src, i) => writeFileSync(join(dir, `block${i + 1}.ts`), src));
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => removeTempDirs());
 
   test('there are blocks, each a whole program (imports, app, stack, app.synth())', () => {
     expect(sources.length).toBeGreaterThanOrEqual(3);
@@ -77,13 +68,13 @@ describe('README TypeScript blocks', () => {
   }, 180000);
 });
 
-describeWithTerraform('README: SshConfig into ~/.ssh/config', () => {
+describeReal('README: SshConfig into ~/.ssh/config', [NEEDS.terraform], () => {
   test('the documented command appends the SshConfig output unwrapped, after a real cdktf deploy', () => {
-    const [deploy] = blocks('sh').filter((b) => b.includes('--outputs-file outputs.json'));
+    const [deploy] = readmeBlocks('sh').filter((b) => b.includes('--outputs-file outputs.json'));
     expect(deploy).toBeDefined();
     const lines = deploy.split('\n').filter((l) => /^(npx cdktf output|node -e)/.test(l));
     expect(lines).toHaveLength(2);
-    const project = newProject('day2-sshconfig');
+    const project = newProject('readme-ssh-config');
     try {
       // the stand-in stack has the construct's own output value, under the construct's id.
       const config = SshConfig.render(['droplet.widgetcorp.tech', 'a-very-long-host-name-that-a-terminal-would-wrap-at-eighty.widgetcorp.tech']);

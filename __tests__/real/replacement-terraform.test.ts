@@ -1,13 +1,11 @@
-// issue 11 items 2 and 5 with REAL terraform: the lifecycle wiring that accessCaVersion and
+// lib/internal/droplet-extras.ts with REAL terraform: the lifecycle wiring that accessCaVersion and
 // userDataCausesReplacement synthesize, on a provider-free stand-in (terraform_data for the
 // certificate, the tunnel token and the droplet, whose user_data is a triggers_replace value).
-import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { DataResource, Testing, TerraformStack } from 'cdktf';
 import { applyCaRotation, applyDropletExtras } from '../../lib/internal/droplet-extras';
-import { describeWithTerraform } from './terraform-project';
+import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform } from './helpers';
 
 interface Step {
   readonly users: string;
@@ -32,16 +30,14 @@ function standIn(step: Step): string {
   return Testing.synth(stack);
 }
 
-describeWithTerraform('replacement wiring under real terraform', () => {
+describeReal('replacement wiring under real terraform', [NEEDS.terraform], () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'day2-replace-'));
+    dir = makeTempDir('replacement');
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => removeTempDirs());
 
-  const tf = (args: string[]) => execFileSync('terraform', args, {
-    cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_IN_AUTOMATION: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
-  });
+  const tf = (args: string[]) => terraform(dir, args);
   /** applies a step; returns the ids of certificate and droplet after it. */
   function apply(step: Step): { certificate: string; droplet: string } {
     writeFileSync(join(dir, 'cdk.tf.json'), standIn(step));

@@ -1,8 +1,8 @@
-// issue 11 item 1: a REAL `cdktf deploy` of a provider-free stack with StateBackend's default local
+// lib/state-backend.ts for real: a REAL `cdktf deploy` of a provider-free stack with StateBackend's default local
 // state, then the things that used to lose it: `rm -rf cdktf.out` and renaming the stack.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'fs';
 import { join } from 'path';
-import { describeWithTerraform, newProject, Project, ROOT } from './terraform-project';
+import { describeReal, NEEDS, newProject, Project, ROOT } from './helpers';
 
 const MAIN = `
 import { App, DataResource, TerraformOutput, TerraformStack } from 'cdktf';
@@ -21,10 +21,10 @@ function stateIds(path: string): string[] {
   return state.resources.flatMap((r: any) => r.instances.map((i: any) => i.attributes.id));
 }
 
-describeWithTerraform('local state survives cdktf (real cdktf deploy)', () => {
+describeReal('local state survives cdktf (real cdktf deploy)', [NEEDS.terraform], () => {
   let project: Project;
   beforeAll(() => {
-    project = newProject('day2-state');
+    project = newProject('state');
     project.main(MAIN);
   });
   afterAll(() => project.remove());

@@ -1,0 +1,86 @@
+// lib/internal/droplet-extras.ts at synth: droplet options (backups, ipv6, volumes, project),
+// keeping the droplet on user_data changes, CA rotation wiring.
+import { Testing } from 'cdktf';
+import { AccessDroplet, AccessDropletFleet, AccessMode } from '../lib';
+import { fleetProps, minimalProps, newDroplet, newStack, onlyResource, synthDroplet, warningsOf } from './fixtures';
+
+describe('droplet options', () => {
+  test('are off by default: no backups, ipv6, volumes, project, graceful shutdown or lifecycle', () => {
+    const json = synthDroplet({});
+    const d = onlyResource(json, 'digitalocean_droplet');
+    for (const key of ['backups', 'ipv6', 'volume_ids', 'graceful_shutdown', 'lifecycle']) expect(d[key]).toBeUndefined();
+    expect(json.resource.digitalocean_project_resources).toBeUndefined();
+    expect(json.resource.terraform_data).toBeUndefined();
+    expect(d.user_data.startsWith('#cloud-config\n')).toBe(true);
+  });
+
+  test('set backups, ipv6, volumes, graceful shutdown and the project', () => {
+    const json = synthDroplet({ backups: true, ipv6: true, volumeIds: ['vol-1', 'vol-2'], gracefulShutdown: true, projectId: 'proj-123' });
+    const d = onlyResource(json, 'digitalocean_droplet');
+    expect(d).toMatchObject({ backups: true, ipv6: true, volume_ids: ['vol-1', 'vol-2'], graceful_shutdown: true });
+    const project = onlyResource(json, 'digitalocean_project_resources');
+    expect(project.project).toBe('proj-123');
+    expect(project.resources).toEqual([expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.urn\}$/)]);
+  });
+
+  test('put every fleet droplet into the project', () => {
+    const s = newStack();
+    new AccessDropletFleet(s, 'F', { ...fleetProps, projectId: 'proj-123', backups: true });
+    const json = JSON.parse(Testing.synth(s));
+    expect(Object.values(json.resource.digitalocean_project_resources)).toHaveLength(2);
+    expect(Object.values(json.resource.digitalocean_droplet).every((d: any) => d.backups === true)).toBe(true);
+  });
+
+  test('fails when one volume is attached to two droplets, naming both', () => {
+    const s = newStack();
+    newDroplet({ volumeIds: ['vol-1'] }, s);
+    expect(() => new AccessDroplet(s, 'Other', { ...minimalProps, hostname: 'other.widgetcorp.tech', volumeIds: ['vol-1'] }))
+      .toThrow(/volumeIds\[0\] "vol-1" is attached to stack\/Test already; a volume attaches to one droplet only/);
+    expect(() => new AccessDropletFleet(newStack(), 'F', { ...fleetProps, volumeIds: ['vol-9'] }))
+      .toThrow(/volumeIds\[0\] "vol-9" is attached to stack\/F\/Hosts\/a-widgetcorp-tech already/);
+  });
+
+  test('fails on a project id or volume id with white space', () => {
+    expect(() => newDroplet({ projectId: 'my project' })).toThrow(/projectId "my project" must be a non-empty Cloudflare id/);
+    expect(() => newDroplet({ volumeIds: [''] })).toThrow(/volumeIds\[0\] "" must be/);
+  });
+});
+
+describe('userDataCausesReplacement: false', () => {
+  test('ignores user_data changes but still replaces the droplet with the CA key or tunnel token, and warns', () => {
+    const s = newStack();
+    const ad = newDroplet({ userDataCausesReplacement: false }, s);
+    const json = JSON.parse(Testing.synth(s));
+    const d = onlyResource(json, 'digitalocean_droplet');
+    const trust = Object.entries(json.resource.terraform_data) as [string, any][];
+    expect(trust).toHaveLength(1);
+    expect(d.lifecycle).toEqual({ ignore_changes: ['user_data'], replace_triggered_by: [`terraform_data.${trust[0][0]}`] });
+    expect(trust[0][1].input.ca_public_key).toMatch(/cloudflare_zero_trust_access_short_lived_certificate\..*\.public_key/);
+    expect(trust[0][1].input.tunnel_token).toMatch(/data\.cloudflare_zero_trust_tunnel_cloudflared_token\..*\.token/);
+    expect(warningsOf(ad)).toEqual([expect.stringMatching(/userDataCausesReplacement is false: changes to users .* no longer reach the droplet/)]);
+  });
+});
+
+describe('accessCaVersion', () => {
+  test('replaces the certificate when the version changes', () => {
+    const json = synthDroplet({ accessCaVersion: '2' });
+    const [[name, rotation]] = Object.entries(json.resource.terraform_data) as [string, any][];
+    expect(rotation.input).toEqual({ version: '2' });
+    expect(onlyResource(json, 'cloudflare_zero_trust_access_short_lived_certificate').lifecycle).toEqual({ replace_triggered_by: [`terraform_data.${name}`] });
+  });
+
+  test('rotates each CA of a fleet', () => {
+    const s = newStack();
+    new AccessDropletFleet(s, 'F', { ...fleetProps, count: 6, hostnamePattern: 'w-{index}.widgetcorp.tech', hosts: undefined, accessCaVersion: '3' });
+    const json = JSON.parse(Testing.synth(s));
+    const certs = Object.values(json.resource.cloudflare_zero_trust_access_short_lived_certificate) as any[];
+    expect(certs).toHaveLength(2);
+    expect(certs.every((c) => c.lifecycle.replace_triggered_by.length === 1)).toBe(true);
+  });
+
+  test('fails on a version with white space, and in infrastructure mode', () => {
+    expect(() => newDroplet({ accessCaVersion: 'two words' })).toThrow(/accessCaVersion "two words" must be 1-64 letters/);
+    expect(() => newDroplet({ mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: 'ssh-ed25519 AAAA ca', accessCaVersion: '2' }))
+      .toThrow(/accessCaVersion "2" applies to self-hosted mode; in infrastructure mode .* change infrastructureCaPublicKey/);
+  });
+});
