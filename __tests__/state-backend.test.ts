@@ -40,25 +40,40 @@ describe('StateBackend.fromEnvironment', () => {
     }
   });
 
-  test('keeps a renamed stack on its old state with stateName, and warns about an orphaned state file', () => {
+  test('fails at synth while a renamed stack would leave its old state with resources behind; stateName keeps it', () => {
     const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    const withResources = JSON.stringify({ version: 4, resources: [{ type: 'digitalocean_droplet', name: 'd', instances: [{}] }] });
     try {
-      writeFileSync(join(project, 'terraform.ssh.tfstate'), '{}');
+      writeFileSync(join(project, 'terraform.ssh.tfstate'), withResources);
       const app = Testing.app();
       const renamed = new TerraformStack(app, 'ssh-prod');
       StateBackend.fromEnvironment(renamed, {}, { projectDir: project });
-      const warnings = renamed.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
-      expect(warnings).toEqual([expect.stringMatching(/stack "ssh-prod" has no state file .*terraform\.ssh\.tfstate exist.*stateName: "<old name>"/)]);
+      expect(renamed.node.validate()).toEqual([
+        expect.stringMatching(/stack "ssh-prod" has no state file .*terraform\.ssh\.tfstate in .* still holds resources; deploying would create a second copy.*stateName: "<old name>"/),
+      ]);
+      expect(() => Testing.synth(renamed, true)).toThrow(/still holds resources/);
       const kept = new TerraformStack(app, 'ssh-prod-2');
       StateBackend.fromEnvironment(kept, {}, { projectDir: project, stateName: 'ssh' });
-      expect(JSON.parse(Testing.synth(kept)).terraform.backend).toEqual({ local: { path: join(project, 'terraform.ssh.tfstate') } });
-      expect(kept.node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
-      // another stack of the same app owns its state file: no warning about it.
+      expect(JSON.parse(Testing.synth(kept, true)).terraform.backend).toEqual({ local: { path: join(project, 'terraform.ssh.tfstate') } });
+
+      // another stack of the same app owns its state file, even when it is defined after this one.
       const app2 = Testing.app();
+      const first = new TerraformStack(app2, 'db');
+      StateBackend.fromEnvironment(first, {}, { projectDir: project });
       new TerraformStack(app2, 'ssh');
-      const second = new TerraformStack(app2, 'db');
-      StateBackend.fromEnvironment(second, {}, { projectDir: project });
-      expect(second.node.metadata.filter((m) => m.type === '@cdktf/warn')).toEqual([]);
+      expect(first.node.validate()).toEqual([]);
+      // ...or through stateName.
+      const app3 = Testing.app();
+      const a = new TerraformStack(app3, 'a');
+      StateBackend.fromEnvironment(a, {}, { projectDir: project });
+      StateBackend.fromEnvironment(new TerraformStack(app3, 'b'), {}, { projectDir: project, stateName: 'ssh' });
+      expect(a.node.validate()).toEqual([]);
+
+      // a state file whose resources were all destroyed is no orphan to protect.
+      writeFileSync(join(project, 'terraform.ssh.tfstate'), JSON.stringify({ version: 4, resources: [] }));
+      const fresh = new TerraformStack(Testing.app(), 'ssh-prod');
+      StateBackend.fromEnvironment(fresh, {}, { projectDir: project });
+      expect(fresh.node.validate()).toEqual([]);
     } finally {
       rmSync(project, { recursive: true, force: true });
     }

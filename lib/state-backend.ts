@@ -1,5 +1,6 @@
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
 import { dirname, isAbsolute, join, resolve } from 'path';
+import { IConstruct } from 'constructs';
 import { Annotations, App, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformBackend, TerraformStack } from 'cdktf';
 
 /** Options of {@link StateBackend.fromEnvironment}. */
@@ -40,7 +41,8 @@ export class StateBackend {
    *   Terraform inside `cdktf.out/stacks/<stack>/`, which cdktf deletes when the stack is renamed
    *   and `rm -rf cdktf.out` deletes: the next deploy would then create every resource again.
    *   When the stack has no state file yet but the project directory holds another
-   *   `terraform.*.tfstate`, a warning says to pass `stateName` if the stack was renamed; when
+   *   `terraform.*.tfstate` that no stack of the app owns and that still lists resources (what a
+   *   stack rename leaves), the synth fails and says to pass `stateName`; when
    *   the state is still inside `cdktf.out` (where v0.1.0 kept it), the synth fails with the
    *   command that moves it.
    *
@@ -97,7 +99,7 @@ export class StateBackend {
       ? join(projectDir, `terraform.${name}.tfstate`)
       : isAbsolute(explicit) ? explicit : resolve(projectDir, explicit);
     refuseLegacyState(stack, explicit ?? `terraform.${name}.tfstate`, path);
-    if (explicit === undefined) warnAboutOrphanedState(stack, projectDir, path);
+    if (explicit === undefined) refuseOrphanedState(stack, projectDir, path);
     return new LocalBackend(stack, { path });
   }
 
@@ -133,20 +135,48 @@ function refuseLegacyState(stack: TerraformStack, relative: string, path: string
   }
 }
 
+// the local state files each app's stacks use, so one stack's file is never another's orphan.
+const claimedPaths = new WeakMap<IConstruct, Set<string>>();
+
 /**
- * warns when this stack has no state file yet while other state files lie in the project
- * directory: after a stack rename, deploying would create a second copy of every resource.
+ * at synth, when every stack of the app exists: fails when this stack has no state file yet while
+ * another state file in the project directory, owned by no stack of the app, still holds
+ * resources. That is what a stack rename leaves behind, and deploying would create a second copy
+ * of every resource (a second droplet and tunnel, billing beside the first).
  */
-function warnAboutOrphanedState(stack: TerraformStack, projectDir: string, path: string) {
-  if (existsSync(path) || !existsSync(projectDir)) return;
-  // the state files of the app's other stacks (those defined so far) are theirs, not orphans.
-  const siblings = new Set(stack.node.root.node.children.filter((c) => c !== stack && TerraformStack.isStack(c)).map((c) => `terraform.${c.node.id}.tfstate`));
-  const others = readdirSync(projectDir).filter((f) => /^terraform\..+\.tfstate$/.test(f) && !siblings.has(f));
-  if (others.length === 0) return;
-  Annotations.of(stack).addWarning(
-    `stack "${stack.node.id}" has no state file ${path} yet, but ${others.join(', ')} exist in ${projectDir}; ` +
-    'if you renamed a stack, pass { stateName: "<old name>" } to StateBackend.fromEnvironment (or rename the file) before deploying, or a second copy of every resource is created',
-  );
+function refuseOrphanedState(stack: TerraformStack, projectDir: string, path: string) {
+  const claimed = claimedPaths.get(stack.node.root) ?? new Set<string>();
+  claimedPaths.set(stack.node.root, claimed.add(path));
+  stack.node.addValidation({
+    validate: () => {
+      if (existsSync(path) || !existsSync(projectDir)) return [];
+      // the files the app's other stacks use (by stateName, or by their id) are theirs.
+      const owned = new Set([
+        ...(claimedPaths.get(stack.node.root) ?? []),
+        ...stack.node.root.node.findAll().filter((c) => c !== stack && TerraformStack.isStack(c))
+          .map((c) => join(projectDir, `terraform.${c.node.id}.tfstate`)),
+      ]);
+      const orphans = readdirSync(projectDir)
+        .filter((f) => /^terraform\..+\.tfstate$/.test(f))
+        .filter((f) => join(projectDir, f) !== path && !owned.has(join(projectDir, f)) && holdsResources(join(projectDir, f)));
+      if (orphans.length === 0) return [];
+      return [
+        `stack "${stack.node.id}" has no state file ${path} yet, but ${orphans.join(', ')} in ${projectDir} still holds resources; ` +
+        'deploying would create a second copy of every resource. If you renamed a stack, pass { stateName: "<old name>" } to ' +
+        'StateBackend.fromEnvironment (or rename the file); if that stack is gone, destroy its resources or delete the file',
+      ];
+    },
+  });
+}
+
+/** whether a Terraform state file lists any resource (an unreadable file counts as holding some). */
+function holdsResources(file: string): boolean {
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    return !Array.isArray(state.resources) || state.resources.length > 0;
+  } catch {
+    return true;
+  }
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

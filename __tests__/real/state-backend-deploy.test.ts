@@ -46,9 +46,11 @@ describeReal('local state survives cdktf (real cdktf deploy)', [NEEDS.terraform]
     project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'first' });
     expect(stateIds(statePath)).toEqual([id]);
 
-    // a renamed stack: cdktf deletes cdktf.out/stacks/first; the synth warns about the orphan...
-    const warned = project.cdktf(['synth'], { STACK_NAME: 'renamed' });
-    expect(warned).toMatch(/stack "renamed" has no state file .*terraform\.first\.tfstate exist.*stateName/s);
+    // a renamed stack: cdktf deletes cdktf.out/stacks/first; deploying it as it is fails at
+    // synth, before terraform runs, because its old state still holds the droplet...
+    expect(() => project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'renamed' }))
+      .toThrow(/stack "renamed" has no state file .*terraform\.first\.tfstate in .* still holds resources.*stateName/s);
+    expect(existsSync(join(project.dir, 'terraform.renamed.tfstate'))).toBe(false);
     // ...and with stateName the renamed stack deploys against the same state: nothing created.
     project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'renamed', STATE_NAME: 'first' });
     expect(existsSync(join(project.dir, 'cdktf.out', 'stacks', 'first'))).toBe(false);
@@ -57,6 +59,10 @@ describeReal('local state survives cdktf (real cdktf deploy)', [NEEDS.terraform]
   }, 240000);
 
   test('refuses to deploy while the state is still where v0.1.0 kept it, inside cdktf.out', () => {
+    // a project of its own: the first test's state would rightly count as another stack's orphan.
+    project.remove();
+    project = newProject('state');
+    project.main(MAIN);
     // v0.1.0's layout: the relative path, resolved by terraform in cdktf.out/stacks/<stack>/.
     project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
     const legacyDir = join(project.dir, 'cdktf.out', 'stacks', 'old');
