@@ -39,6 +39,7 @@ describe('AccessDroplet', () => {
       cloudflare_zero_trust_tunnel_cloudflared_config: 1,
       digitalocean_droplet: 1,
       digitalocean_firewall: 1,
+      digitalocean_tag: 1,
     });
     expect(Object.keys(parsed.data)).toEqual(['cloudflare_zero_trust_tunnel_cloudflared_token']);
     // the construct configures no provider: that is the stack's job.
@@ -65,12 +66,18 @@ describe('AccessDroplet', () => {
     );
   });
 
-  test('firewall has no inbound rule, open egress, and applies to the droplet', () => {
-    const out = synth();
+  test('firewall has no inbound rule, open egress, and applies by a tag the droplet is created with', () => {
+    const out = synth({ tags: ['team-ops'] });
     const [fw] = resourcesOf(out, 'digitalocean_firewall');
     expect(fw.inbound_rule).toBeUndefined();
     expect(out).not.toMatch(/inbound_rule/);
-    expect(fw.droplet_ids).toEqual([expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.id\}$/)]);
+    // by tag, not by droplet id: a firewall by id applies only once the droplet exists.
+    expect(fw.droplet_ids).toBeUndefined();
+    const [tag] = resourcesOf(out, 'digitalocean_tag');
+    expect(tag).toEqual({ name: 'access-droplet-droplet-widgetcorp-tech' });
+    expect(fw.tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/)]);
+    const [droplet] = resourcesOf(out, 'digitalocean_droplet');
+    expect(droplet.tags).toEqual([fw.tags[0], 'team-ops']);
     expect(fw.outbound_rule).toEqual([
       { protocol: 'tcp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
       { protocol: 'udp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
@@ -181,7 +188,10 @@ describe('AccessDroplet', () => {
       cloudflaredAptUrl: 'https://mirror.example.com/cloudflared', cloudflaredAptKeyUrl: 'https://mirror.example.com/key.gpg',
       accessSessionDuration: '8h', clientCloudflaredPath: '/usr/local/bin/cloudflared',
     });
-    expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64', tags: ['team:ops'] });
+    expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64' });
+    // the user's tags follow the tag that applies the firewall, named from `name`.
+    expect(resourcesOf(out, 'digitalocean_droplet')[0].tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/), 'team:ops']);
+    expect(resourcesOf(out, 'digitalocean_tag')).toEqual([{ name: 'access-droplet-bastion' }]);
     expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflared, { name: 'bastion' });
     expect(out).toHaveResourceWithProperties(ZeroTrustAccessApplication, { name: 'bastion', session_duration: '8h' });
     expect(out).toHaveResourceWithProperties(Firewall, { name: 'bastion-fw' });

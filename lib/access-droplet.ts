@@ -12,6 +12,7 @@ import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
+import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
 import { AccessRule } from './access-rule';
 import { CertificatePrincipals } from './cloud-init';
@@ -159,8 +160,13 @@ export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions,
 export class AccessDroplet extends Construct {
   /** The underlying DigitalOcean droplet. */
   public readonly droplet: Droplet;
-  /** The underlying DigitalOcean firewall: no inbound rule, open egress. */
+  /** The underlying DigitalOcean firewall: no inbound rule, open egress, applied by `tag`. */
   public readonly firewall: Firewall;
+  /**
+   * The DigitalOcean tag the droplet is created with and the firewall applies to, so the firewall
+   * covers the droplet from its first boot (a firewall by droplet id applies only once it exists).
+   */
+  public readonly tag: Tag;
   /** The underlying Access application (self-hosted, or infrastructure). */
   public readonly accessApplication: ZeroTrustAccessApplication;
   /** The underlying reusable Access policy, when this construct defines one (self-hosted mode without `accessPolicyIds`). */
@@ -295,10 +301,14 @@ export class AccessDroplet extends Construct {
       caPublicKey = app.certificate.publicKey;
     }
 
-    // droplet and its zero-ingress firewall.
+    // droplet and its zero-ingress firewall, joined by a tag the droplet is created with: a
+    // firewall by droplet id applies only after the droplet exists, leaving a window with port
+    // 22 open to the internet.
+    this.tag = new Tag(this, 'Tag', { name: `access-droplet-${tagSafe(name)}` });
+    const tagName = this.tag.name;
     this.droplet = defineDroplet(this, 'Droplet', {
       hostname: props.hostname,
-      settings,
+      settings: { ...settings, tags: [tagName, ...(settings.tags ?? [])] },
       users: props.users,
       naming: props,
       certificatePrincipals: infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART,
@@ -307,7 +317,7 @@ export class AccessDroplet extends Construct {
     });
     this.firewall = new Firewall(this, 'Firewall', {
       name: `${name}-fw`,
-      dropletIds: [Token.asNumber(this.droplet.id)],
+      tags: [tagName],
       outboundRule: openEgressRules(),
     });
 
@@ -356,6 +366,11 @@ export class AccessDroplet extends Construct {
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     });
   }
+}
+
+/** a name as DigitalOcean tags spell it: the dots of a hostname-derived name become dashes. */
+function tagSafe(name: string): string {
+  return Token.isUnresolved(name) ? name : name.replace(/\./g, '-');
 }
 
 function checkInfrastructureProps(props: AccessDropletProps) {
