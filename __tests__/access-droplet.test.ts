@@ -9,7 +9,7 @@ import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/li
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { AccessDroplet, AccessDropletProps } from '../lib';
-import { escapeTerraformTemplate } from '../lib/internal/parts';
+import { escapeTerraformTemplate } from '../lib/internal/escape';
 import { minimalProps, resourcesOf } from './fixtures';
 
 function synth(props: Partial<AccessDropletProps> = {}): string {

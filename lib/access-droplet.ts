@@ -10,15 +10,15 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { AccessPolicyOptions, DropletOptions, resolvePolicyRules } from './access-policy-rules';
-import { AccessRule } from './access-rule';
-import { CertificatePrincipals } from './cloud-init';
-import {
-  defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
-} from './internal/parts';
+import { defineAccessPolicy, warnAbout } from './internal/access';
+import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
+import { HostSpec } from './internal/host';
+import { defineInfrastructureHost } from './internal/infrastructure-host';
+import { defineSelfHostedHost } from './internal/self-hosted-host';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
@@ -229,47 +229,58 @@ export class AccessDroplet extends Construct {
     const appOptions = checkApplicationOptions(props, infrastructure);
     this.hostname = props.hostname;
 
-    const tunnel = defineTunnel(new Construct(this, 'Tunnel'), {
-      accountId: props.accountId, hostname: props.hostname, name, publicHostname: !infrastructure,
-    });
-    this.tunnel = tunnel.tunnel;
-    this.tunnelConfig = tunnel.config;
-    this.tunnelToken = tunnel.token;
-    if (!infrastructure) {
-      this.dnsRecord = defineDnsRecord(tunnel.scope, {
-        zoneId: props.zoneId as string, hostname: props.hostname, name, tunnelId: this.tunnel.id,
-      });
-    }
-
     const access = new Construct(this, 'Access');
-    let caPublicKey: string;
-    let application: ZeroTrustAccessApplication;
+    // the droplet's zero-ingress firewall, joined by a tag the droplet is created with: a
+    // firewall by droplet id applies only after the droplet exists, leaving a window with port
+    // 22 open to the internet.
+    this.tag = new Tag(this, 'Tag', { name: `access-droplet-${tagSafe(name)}` });
+    const tagName = this.tag.name;
+    this.firewall = new Firewall(this, 'Firewall', {
+      name: `${name}-fw`,
+      tags: [tagName],
+      outboundRule: openEgressRules(),
+    });
+    const host: HostSpec = {
+      accountId: props.accountId,
+      hostname: props.hostname,
+      name,
+      settings: { ...settings, tags: [tagName, ...(settings.tags ?? [])] },
+      users: props.users,
+      naming: props,
+      accessScope: access,
+      readiness: settings.readinessTimeoutSec === undefined ? undefined : { timeoutSec: settings.readinessTimeoutSec, dependsOn: [this.firewall] },
+    };
+
     if (infrastructure) {
       checkInfrastructureProps(props);
-      caPublicKey = props.infrastructureCaPublicKey as string;
-      // the application finds the droplet through its target (below) by hostname.
       const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
       warnAbout(this, rules);
-      application = new ZeroTrustAccessApplication(access, 'AccessApp', {
-        accountId: props.accountId,
-        name: appOptions.name ?? name,
-        type: 'infrastructure',
-        targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [props.hostname] } }],
-        // one policy per person, allowing only their own account: a shared list of usernames
-        // would let anyone admitted ask for a certificate for anyone else's account.
-        policies: users.map((u, i) => ({
-          name: `${name} ${u.unixName}`,
-          decision: 'allow',
-          precedence: i + 1,
-          include: [AccessRule.email(u.email).toProvider()],
-          require: providerRules(rules.require),
-          exclude: providerRules(rules.exclude),
-          connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
-        })),
-        allowedIdps: appOptions.allowedIdps,
-        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-        tags: appOptions.tags,
+      const built = defineInfrastructureHost(this, {
+        ...host,
+        caPublicKey: props.infrastructureCaPublicKey as string,
+        virtualNetworkId: props.virtualNetworkId,
+        application: {
+          own: {
+            accountId: props.accountId,
+            name: appOptions.name ?? name,
+            policyName: name,
+            users,
+            require: rules.require,
+            exclude: rules.exclude,
+            allowedIdps: appOptions.allowedIdps,
+            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+            tags: appOptions.tags,
+          },
+        },
       });
+      this.tunnel = built.tunnel;
+      this.tunnelConfig = built.tunnelConfig;
+      this.tunnelToken = built.tunnelToken;
+      this.accessApplication = built.accessApplication;
+      this.droplet = built.droplet;
+      this.tunnelRoute = built.tunnelRoute;
+      this.infrastructureTarget = built.infrastructureTarget;
+      this.readinessWait = built.readinessWait;
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
@@ -286,67 +297,29 @@ export class AccessDroplet extends Construct {
         this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules);
         policyIds = [this.accessPolicy.id];
       }
-      const app = defineAccessApplication(access, {
-        accountId: props.accountId,
-        name: appOptions.name ?? name,
-        hostnames: [props.hostname],
-        policyIds,
-        sessionDuration: props.accessSessionDuration,
-        allowedIdps: appOptions.allowedIdps,
-        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-        tags: appOptions.tags,
+      const built = defineSelfHostedHost(this, {
+        ...host,
+        zoneId: props.zoneId as string,
+        application: {
+          own: {
+            accountId: props.accountId,
+            name: appOptions.name ?? name,
+            policyIds,
+            sessionDuration: props.accessSessionDuration,
+            allowedIdps: appOptions.allowedIdps,
+            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+            tags: appOptions.tags,
+          },
+        },
       });
-      application = app.application;
-      this.shortLivedCertificate = app.certificate;
-      caPublicKey = app.certificate.publicKey;
-    }
-
-    // droplet and its zero-ingress firewall, joined by a tag the droplet is created with: a
-    // firewall by droplet id applies only after the droplet exists, leaving a window with port
-    // 22 open to the internet.
-    this.tag = new Tag(this, 'Tag', { name: `access-droplet-${tagSafe(name)}` });
-    const tagName = this.tag.name;
-    this.droplet = defineDroplet(this, 'Droplet', {
-      hostname: props.hostname,
-      settings: { ...settings, tags: [tagName, ...(settings.tags ?? [])] },
-      users: props.users,
-      naming: props,
-      certificatePrincipals: infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART,
-      caPublicKey,
-      tunnelToken: this.tunnelToken.token,
-    });
-    this.firewall = new Firewall(this, 'Firewall', {
-      name: `${name}-fw`,
-      tags: [tagName],
-      outboundRule: openEgressRules(),
-    });
-
-    if (infrastructure) {
-      const privateAddress = this.droplet.ipv4AddressPrivate;
-      this.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(tunnel.scope, 'Route', {
-        accountId: props.accountId,
-        tunnelId: this.tunnel.id,
-        network: `${privateAddress}/32`,
-        virtualNetworkId: props.virtualNetworkId,
-        comment: `SSH to ${props.hostname} (cdktf-access-droplet)`,
-      });
-      this.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(access, 'Target', {
-        accountId: props.accountId,
-        hostname: props.hostname,
-        ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: props.virtualNetworkId } },
-      });
-    }
-    this.accessApplication = application;
-
-    if (settings.readinessTimeoutSec !== undefined) {
-      this.readinessWait = defineReadinessWait(this, {
-        accountId: props.accountId,
-        tunnelId: this.tunnel.id,
-        dropletId: this.droplet.id,
-        hostname: props.hostname,
-        timeoutSec: settings.readinessTimeoutSec,
-        dependsOn: [this.droplet, this.tunnelConfig, this.firewall, ...(this.dnsRecord ? [this.dnsRecord] : []), ...(this.tunnelRoute ? [this.tunnelRoute] : [])],
-      });
+      this.tunnel = built.tunnel;
+      this.tunnelConfig = built.tunnelConfig;
+      this.tunnelToken = built.tunnelToken;
+      this.dnsRecord = built.dnsRecord;
+      this.accessApplication = built.accessApplication;
+      this.shortLivedCertificate = built.shortLivedCertificate;
+      this.droplet = built.droplet;
+      this.readinessWait = built.readinessWait;
     }
 
     this.dropletId = this.droplet.id;

@@ -1,0 +1,41 @@
+// waiting for a host to be reachable: a local-exec poller of the tunnel's health.
+import { join } from 'path';
+import { AssetType, ITerraformDependable, TerraformAsset } from 'cdktf';
+import { Construct } from 'constructs';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+
+/**
+ * A null_resource whose local-exec provisioner polls Cloudflare until the tunnel is healthy, so
+ * `cdktf deploy` returns only when SSH through Access can work. The poller is copied into the
+ * stack's output as an asset (a path relative to the stack, valid on any machine) and reads the
+ * API token from CLOUDFLARE_API_TOKEN in the deploying shell, never from the synthesized JSON.
+ */
+export function defineReadinessWait(
+  scope: Construct,
+  opts: { accountId: string; tunnelId: string; dropletId: string; hostname: string; timeoutSec: number; dependsOn: ITerraformDependable[] },
+  script: TerraformAsset = defineReadinessScript(scope),
+) {
+  return new NullResource(scope, 'WaitForReady', {
+    triggers: { tunnel_id: opts.tunnelId, droplet_id: opts.dropletId },
+    dependsOn: opts.dependsOn,
+    provisioners: [{
+      type: 'local-exec',
+      command: `node "${script.path}"`,
+      environment: {
+        CF_ACCOUNT_ID: opts.accountId,
+        CF_TUNNEL_ID: opts.tunnelId,
+        WAIT_HOSTNAME: opts.hostname,
+        WAIT_TIMEOUT_SEC: String(opts.timeoutSec),
+      },
+    }],
+  });
+}
+
+/** the poller script as a stack asset; a fleet defines it once for all its hosts. */
+export function defineReadinessScript(scope: Construct): TerraformAsset {
+  return new TerraformAsset(scope, 'WaitForTunnelScript', {
+    path: join(__dirname, '..', '..', 'assets', 'wait-for-tunnel.js'),
+    type: AssetType.FILE,
+  });
+}
+
