@@ -28,6 +28,7 @@ import { TUNNEL_ROUTES_PER_ACCOUNT, TUNNELS_PER_ACCOUNT } from './internal/tunne
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, ResolvedUser, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
+import { literal } from './internal/escape';
 
 const INFRASTRUCTURE_TARGETS_PER_ACCOUNT = 5000;
 
@@ -321,16 +322,16 @@ export class AccessDropletFleet extends Construct {
       this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${props.name} allow`, rules);
     }
 
-    this.tag = new Tag(this, 'Tag', { name: `access-fleet-${props.name}` });
+    this.tag = new Tag(this, 'Tag', literal({ name: `access-fleet-${props.name}` }));
     // read these attributes once, outside the loops: every read creates a new token, each with a
     // captured stack trace, and a fleet would otherwise make one per host.
     const tagName = this.tag.name;
     const policyId = this.accessPolicy?.id;
-    this.firewall = new Firewall(this, 'Firewall', {
+    this.firewall = new Firewall(this, 'Firewall', literal({
       name: `${props.name}-fw`,
       tags: [tagName],
       outboundRule: openEgressRules(),
-    });
+    }));
     this.accessApplications = [];
 
     // the users of some hosts, as one infrastructure policy list (common users first).
@@ -425,8 +426,8 @@ export class AccessDropletFleet extends Construct {
     this.sshConfig = infrastructure
       ? this.hosts.map((h) => renderInfrastructureSshConfig(h.hostname, h.droplet.ipv4AddressPrivate)).join('\n')
       : renderSshConfig(planned.map((h) => h.hostname), props.clientCloudflaredPath);
-    new TerraformOutput(this, 'Hostnames', { value: planned.map((h) => h.hostname), description: 'The hostnames to SSH to through Cloudflare Access' });
-    new TerraformOutput(this, 'SshConfig', { value: this.sshConfig, description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' });
+    new TerraformOutput(this, 'Hostnames', literal({ value: planned.map((h) => h.hostname), description: 'The hostnames to SSH to through Cloudflare Access' }));
+    new TerraformOutput(this, 'SshConfig', literal({ value: this.sshConfig, description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' }));
   }
 
   private warnAboutLimits(planned: PlannedHost[], groups: Map<string, PlannedHost[]>, infrastructure: boolean) {

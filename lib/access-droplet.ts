@@ -22,6 +22,7 @@ import { defineSelfHostedHost } from './internal/self-hosted-host';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
+import { literal } from './internal/escape';
 
 /** How people reach an {@link AccessDroplet}. */
 export enum AccessMode {
@@ -233,13 +234,13 @@ export class AccessDroplet extends Construct {
     // the droplet's zero-ingress firewall, joined by a tag the droplet is created with: a
     // firewall by droplet id applies only after the droplet exists, leaving a window with port
     // 22 open to the internet.
-    this.tag = new Tag(this, 'Tag', { name: `access-droplet-${tagSafe(name)}` });
+    this.tag = new Tag(this, 'Tag', literal({ name: `access-droplet-${tagSafe(name)}` }));
     const tagName = this.tag.name;
-    this.firewall = new Firewall(this, 'Firewall', {
+    this.firewall = new Firewall(this, 'Firewall', literal({
       name: `${name}-fw`,
       tags: [tagName],
       outboundRule: openEgressRules(),
-    });
+    }));
     const host: HostSpec = {
       accountId: props.accountId,
       hostname: props.hostname,
@@ -331,13 +332,13 @@ export class AccessDroplet extends Construct {
       ? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate)
       : renderSshConfig([props.hostname], props.clientCloudflaredPath);
 
-    new TerraformOutput(this, 'Hostname', { value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' });
-    new TerraformOutput(this, 'DropletId', { value: this.dropletId, description: 'The DigitalOcean droplet id' });
-    new TerraformOutput(this, 'TunnelId', { value: this.tunnelId, description: 'The Cloudflare Tunnel id' });
-    new TerraformOutput(this, 'SshConfig', {
+    new TerraformOutput(this, 'Hostname', literal({ value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' }));
+    new TerraformOutput(this, 'DropletId', literal({ value: this.dropletId, description: 'The DigitalOcean droplet id' }));
+    new TerraformOutput(this, 'TunnelId', literal({ value: this.tunnelId, description: 'The Cloudflare Tunnel id' }));
+    new TerraformOutput(this, 'SshConfig', literal({
       value: this.sshConfig,
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
-    });
+    }));
   }
 }
 

@@ -7,6 +7,7 @@ import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
 import { ResolvedPolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
+import { literal } from './escape';
 
 /** Cloudflare's limit on public hostnames (destinations) in one Access application. */
 export const ACCESS_DOMAINS_PER_APPLICATION = 5;
@@ -25,14 +26,14 @@ export function warnAbout(scope: Construct, rules: ResolvedPolicyRules) {
 
 /** an allow policy from checked rules (see resolvePolicyRules). */
 export function defineAccessPolicy(scope: Construct, id: string, accountId: string, name: string, rules: ResolvedPolicyRules) {
-  return new ZeroTrustAccessPolicy(scope, id, {
+  return new ZeroTrustAccessPolicy(scope, id, literal({
     accountId,
     name,
     decision: 'allow',
     include: providerRules(rules.include),
     require: providerRules(rules.require),
     exclude: providerRules(rules.exclude),
-  });
+  }));
 }
 
 /** the application options both kinds of application take from the props. */
@@ -50,7 +51,7 @@ export function defineAccessApplication(
   scope: Construct,
   opts: ApplicationOptions & { policyIds: string[]; sessionDuration?: string },
 ) {
-  const application = new ZeroTrustAccessApplication(scope, 'AccessApp', {
+  const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
     accountId: opts.accountId,
     name: opts.name,
     type: 'self_hosted',
@@ -61,11 +62,11 @@ export function defineAccessApplication(
     allowedIdps: opts.allowedIdps,
     autoRedirectToIdentity: opts.autoRedirectToIdentity,
     tags: opts.tags,
-  });
-  const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', {
+  }));
+  const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
     accountId: opts.accountId,
     appId: application.id,
-  });
+  }));
   return { application, certificate };
 }
 
@@ -80,7 +81,7 @@ export function defineInfrastructureApplication(
     policyName: string; users: { email: string; unixName: string }[]; require: AccessRule[]; exclude: AccessRule[];
   },
 ) {
-  return new ZeroTrustAccessApplication(scope, 'AccessApp', {
+  return new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
     accountId: opts.accountId,
     name: opts.name,
     type: 'infrastructure',
@@ -97,5 +98,5 @@ export function defineInfrastructureApplication(
     allowedIdps: opts.allowedIdps,
     autoRedirectToIdentity: opts.autoRedirectToIdentity,
     tags: opts.tags,
-  });
+  }));
 }

@@ -6,7 +6,7 @@ import { DropletOptions } from '../access-policy-rules';
 import { CertificatePrincipals, renderCloudInit } from '../cloud-init';
 import { AccessUserInput, UnixNaming } from '../users';
 import { validateSlug, validateTag } from '../validation';
-import { escapeTerraformTemplate } from './escape';
+import { literal } from './escape';
 
 /** the settings every droplet of ours shares, after defaults. */
 export interface DropletSettings {
@@ -33,7 +33,7 @@ export function defineDroplet(
   },
 ) {
   const s = opts.settings;
-  return new Droplet(scope, id, {
+  return new Droplet(scope, id, literal({
     name: opts.hostname,
     image: s.image,
     region: s.region,
@@ -41,7 +41,7 @@ export function defineDroplet(
     monitoring: s.monitoring,
     vpcUuid: s.vpcUuid,
     tags: s.tags,
-    userData: escapeTerraformTemplate(renderCloudInit({
+    userData: renderCloudInit({
       caPublicKey: opts.caPublicKey,
       tunnelToken: opts.tunnelToken,
       users: opts.users,
@@ -53,8 +53,8 @@ export function defineDroplet(
       cloudflaredAptComponent: s.cloudflaredAptComponent,
       cloudflaredAptKeyUrl: s.cloudflaredAptKeyUrl,
       restrictMetadataService: s.restrictMetadataService,
-    })),
-  });
+    }),
+  }));
 }
 
 /** Egress open to everywhere for tcp, udp and icmp: cloudflared, apt and NTP need it. */

@@ -1,4 +1,5 @@
-// the one place where literal text is made safe for Terraform's template language.
+// the one place where literal text is made safe for Terraform's template language: every
+// resource, data source and output config the constructs write passes through `literal`.
 
 /**
  * Escapes Terraform template sequences (`${`, `%{`) in literal text so Terraform passes them
@@ -6,4 +7,25 @@
  */
 export function escapeTerraformTemplate(text: string): string {
   return text.replace(/([$%])\{(?!TfToken\[)/g, '$1$1{');
+}
+
+// meta-arguments hold constructs and references, never text of ours.
+const META = new Set(['dependsOn', 'provider', 'lifecycle', 'connection', 'count', 'forEach']);
+
+/**
+ * A resource config with every literal string escaped (see escapeTerraformTemplate), in plain
+ * objects and arrays at any depth; token markers, numbers and non-plain objects (constructs,
+ * tokens) are left as they are. Apply it once per config: escaping twice would double the `$`.
+ */
+export function literal<T>(config: T): T {
+  return walk(config) as T;
+}
+
+function walk(value: unknown): unknown {
+  if (typeof value === 'string') return escapeTerraformTemplate(value);
+  if (Array.isArray(value)) return value.map(walk);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, META.has(k) ? v : walk(v)]));
+  }
+  return value;
 }

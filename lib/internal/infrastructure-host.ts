@@ -11,6 +11,7 @@ import { defineDroplet } from './droplet';
 import { HostApplication, HostSpec } from './host';
 import { defineReadinessWait } from './readiness';
 import { defineTunnel, defineTunnelRoute } from './tunnel';
+import { literal } from './escape';
 
 /** what an infrastructure application of a host's own needs besides its hostname. */
 export type InfrastructureApplicationSpec = Omit<ApplicationOptions, 'hostnames'> & {
@@ -45,11 +46,11 @@ export function defineInfrastructureHost(
   const tunnelRoute = defineTunnelRoute(tunnel.scope, {
     accountId: opts.accountId, tunnelId: tunnel.tunnelId, privateAddress, virtualNetworkId: opts.virtualNetworkId, hostname: opts.hostname,
   });
-  const infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(opts.accessScope, 'Target', {
+  const infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(opts.accessScope, 'Target', literal({
     accountId: opts.accountId,
     hostname: opts.hostname,
     ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: opts.virtualNetworkId } },
-  });
+  }));
   const readinessWait = opts.readiness === undefined ? undefined : defineReadinessWait(scope, {
     accountId: opts.accountId,
     tunnelId: tunnel.tunnelId,

@@ -3,6 +3,7 @@ import { join } from 'path';
 import { AssetType, ITerraformDependable, TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { literal } from './escape';
 
 /**
  * A null_resource whose local-exec provisioner polls Cloudflare until the tunnel is healthy, so
@@ -15,7 +16,7 @@ export function defineReadinessWait(
   opts: { accountId: string; tunnelId: string; dropletId: string; hostname: string; timeoutSec: number; dependsOn: ITerraformDependable[] },
   script: TerraformAsset = defineReadinessScript(scope),
 ) {
-  return new NullResource(scope, 'WaitForReady', {
+  return new NullResource(scope, 'WaitForReady', literal({
     triggers: { tunnel_id: opts.tunnelId, droplet_id: opts.dropletId },
     dependsOn: opts.dependsOn,
     provisioners: [{
@@ -28,7 +29,7 @@ export function defineReadinessWait(
         WAIT_TIMEOUT_SEC: String(opts.timeoutSec),
       },
     }],
-  });
+  }));
 }
 
 /** the poller script as a stack asset; a fleet defines it once for all its hosts. */

@@ -6,6 +6,7 @@ import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
+import { literal } from './escape';
 
 /** Cloudflare's default limit on cloudflared tunnels per account. */
 export const TUNNELS_PER_ACCOUNT = 1000;
@@ -23,14 +24,14 @@ export function defineTunnel(
   opts: { accountId: string; hostname: string; name: string; publicHostname?: boolean },
 ) {
   const publicHostname = opts.publicHostname ?? true;
-  const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', {
+  const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({
     accountId: opts.accountId,
     name: opts.name,
     configSrc: 'cloudflare',
-  });
+  }));
   // one token for the id: every attribute read creates a new one, each with a captured stack trace.
   const tunnelId = tunnel.id;
-  const config = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', {
+  const config = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', literal({
     accountId: opts.accountId,
     tunnelId,
     config: {
@@ -39,17 +40,17 @@ export function defineTunnel(
         { service: 'http_status:404' },
       ],
     },
-  });
-  const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', {
+  }));
+  const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({
     accountId: opts.accountId,
     tunnelId,
-  });
+  }));
   return { scope, tunnel, tunnelId, config, token };
 }
 
 /** the proxied CNAME from a public hostname to its tunnel (ttl 1: required when proxied). */
 export function defineDnsRecord(scope: Construct, opts: { zoneId: string; hostname: string; name: string; tunnelId: string }) {
-  return new DnsRecord(scope, 'DnsRecord', {
+  return new DnsRecord(scope, 'DnsRecord', literal({
     zoneId: opts.zoneId,
     name: opts.hostname,
     type: 'CNAME',
@@ -57,7 +58,7 @@ export function defineDnsRecord(scope: Construct, opts: { zoneId: string; hostna
     proxied: true,
     ttl: 1,
     comment: `Cloudflare Tunnel for ${opts.name} (cdktf-access-droplet)`,
-  });
+  }));
 }
 
 /** the private route from the WARP clients of the account to one address behind the tunnel. */
@@ -65,11 +66,11 @@ export function defineTunnelRoute(
   scope: Construct,
   opts: { accountId: string; tunnelId: string; privateAddress: string; virtualNetworkId?: string; hostname: string },
 ) {
-  return new ZeroTrustTunnelCloudflaredRoute(scope, 'Route', {
+  return new ZeroTrustTunnelCloudflaredRoute(scope, 'Route', literal({
     accountId: opts.accountId,
     tunnelId: opts.tunnelId,
     network: `${opts.privateAddress}/32`,
     virtualNetworkId: opts.virtualNetworkId,
     comment: `SSH to ${opts.hostname} (cdktf-access-droplet)`,
-  });
+  }));
 }
