@@ -8,7 +8,7 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessDroplet, AccessDropletProps } from '../lib';
+import { AccessDroplet, AccessDropletFleet, AccessDropletProps } from '../lib';
 import { escapeTerraformTemplate } from '../lib/internal/escape';
 import { minimalProps, resourcesOf } from './fixtures';
 
@@ -305,5 +305,63 @@ describe('AccessDroplet metadata guard', () => {
     expect(on).toContain('ip daddr 169.254.169.254 meta skuid >= 1000 reject');
     expect(off).not.toContain('cdktf-metadata-guard.service\n    owner');
     expect(off).not.toContain('metadata-guard\n    owner');
+  });
+});
+
+describe('names unique across the stack', () => {
+  const fleetProps = {
+    accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+    hosts: [{ hostname: 'web-1.widgetcorp.tech' }, { hostname: 'droplet.widgetcorp.tech' }],
+  };
+
+  test('fails on two AccessDroplets with one hostname, naming both construct paths', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'First', minimalProps);
+    expect(() => new AccessDroplet(stack, 'Second', { ...minimalProps, name: 'other' })).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/First and stack\/Second; a hostname can belong to one AccessDroplet or fleet host only$/,
+    );
+  });
+
+  test('fails on a droplet whose hostname is also a fleet host, in either order', () => {
+    const s1 = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(s1, 'Bastion', minimalProps);
+    expect(() => new AccessDropletFleet(s1, 'Fleet', fleetProps)).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/Bastion and stack\/Fleet \(host droplet\.widgetcorp\.tech\)/,
+    );
+    const s2 = new TerraformStack(Testing.app(), 'stack');
+    new AccessDropletFleet(s2, 'Fleet', fleetProps);
+    expect(() => new AccessDroplet(s2, 'Bastion', minimalProps)).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/Fleet \(host droplet\.widgetcorp\.tech\) and stack\/Bastion/,
+    );
+  });
+
+  test('fails on two fleets with one name (same tag and firewall)', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDropletFleet(stack, 'Blue', { ...fleetProps, hosts: [{ hostname: 'blue.widgetcorp.tech' }] });
+    expect(() => new AccessDropletFleet(stack, 'Green', { ...fleetProps, hosts: [{ hostname: 'green.widgetcorp.tech' }] })).toThrow(
+      /^fleet name "web" is used by both stack\/Blue and stack\/Green; give each fleet its own name \(it names the fleet tag and firewall\)$/,
+    );
+  });
+
+  test('fails on two AccessDroplets with one name (same tunnel and firewall name)', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'A', { ...minimalProps, name: 'bastion' });
+    expect(() => new AccessDroplet(stack, 'B', { ...minimalProps, hostname: 'other.widgetcorp.tech', name: 'bastion' })).toThrow(
+      /^tunnel name "bastion" is used by both stack\/A and stack\/B; give each AccessDroplet its own name/,
+    );
+  });
+
+  test('fails on an AccessDroplet and a fleet sharing a firewall name', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'A', { ...minimalProps, name: 'web' });
+    expect(() => new AccessDropletFleet(stack, 'Fleet', { ...fleetProps, hosts: [{ hostname: 'web-1.widgetcorp.tech' }] })).toThrow(
+      /^firewall name "web-fw" is used by both stack\/A and stack\/Fleet/,
+    );
+  });
+
+  test('the same names in different stacks are fine', () => {
+    const app = Testing.app();
+    new AccessDroplet(new TerraformStack(app, 'one'), 'Bastion', minimalProps);
+    expect(() => new AccessDroplet(new TerraformStack(app, 'two'), 'Bastion', minimalProps)).not.toThrow();
   });
 });

@@ -29,6 +29,7 @@ import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, ResolvedUser, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
 import { literal } from './internal/escape';
+import { claimName } from './internal/unique-names';
 
 const INFRASTRUCTURE_TARGETS_PER_ACCOUNT = 5000;
 
@@ -305,6 +306,13 @@ export class AccessDropletFleet extends Construct {
     const settings = resolveDropletOptions(props);
     const planned = planHosts(props);
     const groups = groupHosts(planned);
+    const path = this.node.path;
+    claimName(this, 'fleet name', props.name, path, 'give each fleet its own name (it names the fleet tag and firewall)');
+    claimName(this, 'firewall name', `${props.name}-fw`, path, 'give each AccessDroplet and fleet its own name');
+    for (const host of planned) {
+      claimName(this, 'hostname', host.hostname, `${path} (host ${host.hostname})`, 'a hostname can belong to one AccessDroplet or fleet host only');
+      claimName(this, 'tunnel name', host.id, `${path} (host ${host.hostname})`, 'give the AccessDroplet another name');
+    }
     this.warnAboutLimits(planned, groups, infrastructure);
 
     const timeoutSec = settings.readinessTimeoutSec;

@@ -23,6 +23,7 @@ import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
 import { literal } from './internal/escape';
+import { claimName } from './internal/unique-names';
 
 /** How people reach an {@link AccessDroplet}. */
 export enum AccessMode {
@@ -229,6 +230,10 @@ export class AccessDroplet extends Construct {
     }
     const appOptions = checkApplicationOptions(props, infrastructure);
     this.hostname = props.hostname;
+    const path = this.node.path;
+    claimName(this, 'hostname', props.hostname, path, 'a hostname can belong to one AccessDroplet or fleet host only');
+    claimName(this, 'tunnel name', name, path, 'give each AccessDroplet its own name (it also names the firewall)');
+    claimName(this, 'firewall name', `${name}-fw`, path, 'give each AccessDroplet and fleet its own name');
 
     const access = new Construct(this, 'Access');
     // the droplet's zero-ingress firewall, joined by a tag the droplet is created with: a
