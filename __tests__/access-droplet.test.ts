@@ -1,4 +1,7 @@
 import { Testing, TerraformStack } from 'cdktf';
+import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
+import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
@@ -363,5 +366,57 @@ describe('names unique across the stack', () => {
     const app = Testing.app();
     new AccessDroplet(new TerraformStack(app, 'one'), 'Bastion', minimalProps);
     expect(() => new AccessDroplet(new TerraformStack(app, 'two'), 'Bastion', minimalProps)).not.toThrow();
+  });
+});
+
+describe('AccessDroplet zoneName', () => {
+  test('accepts a hostname inside the zone', () => {
+    expect(() => construct({ zoneName: 'widgetcorp.tech' })).not.toThrow();
+    expect(() => construct({ zoneName: 'widgetcorp.tech', hostname: 'a.b.widgetcorp.tech' })).not.toThrow();
+  });
+
+  test.each([
+    ['fails on a hostname outside the zone', { zoneName: 'example.com' }, /^hostname "droplet\.widgetcorp\.tech" is not in zone "example\.com"; pass a name that ends with "\.example\.com"$/],
+    ['fails on a lookalike zone', { zoneName: 'corp.tech', hostname: 'droplet.widgetcorp.tech' }, /is not in zone "corp\.tech"/],
+    ['fails on the zone apex', { zoneName: 'widgetcorp.tech', hostname: 'widgetcorp.tech' }, /^hostname "widgetcorp\.tech" is the apex of zone "widgetcorp\.tech"; pass a name inside it, e\.g\. "ssh\.widgetcorp\.tech"$/],
+    ['fails on a zoneName that is not a DNS name', { zoneName: 'Widget Corp' }, /zoneName "Widget Corp" is not a DNS name/],
+    ['fails on an unknown prop instead of ignoring it', { count: 3 }, /^count is not a prop of AccessDroplet and would be ignored; remove it/],
+  ])('%s', (_n, props, message) => {
+    expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
+  });
+});
+
+describe('waitForReady and the null provider', () => {
+  function stackWith(providers: ('null' | 'cloudflare' | 'digitalocean')[], fleet = false) {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    if (providers.includes('cloudflare')) new CloudflareProvider(stack, 'cloudflare', {});
+    if (providers.includes('digitalocean')) new DigitaloceanProvider(stack, 'digitalocean', {});
+    if (providers.includes('null')) new NullProvider(stack, 'null', {});
+    if (fleet) {
+      new AccessDropletFleet(stack, 'Fleet', {
+        accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'], count: 2,
+        hostnamePattern: 'web-{index}.widgetcorp.tech', waitForReady: true,
+      });
+    } else {
+      new AccessDroplet(stack, 'Test', { ...minimalProps, waitForReady: true });
+    }
+    return stack;
+  }
+
+  test('fails synth without a null provider, saying waitForReady needs new NullProvider(...)', () => {
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean']), true)).toThrow(
+      /\[stack\/Test\] waitForReady needs the null provider, and stack 'stack' has none: add new NullProvider\(stack, "null"\) \(import \{ NullProvider \} from "@cdktf\/provider-null\/lib\/provider"\), or drop waitForReady/,
+    );
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean'], true), true)).toThrow(/\[stack\/Fleet\] waitForReady needs the null provider/);
+  });
+
+  test('synthesizes with the null provider, and without waitForReady needs none', () => {
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean', 'null']), true)).not.toThrow();
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean', 'null'], true), true)).not.toThrow();
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new CloudflareProvider(stack, 'cloudflare', {});
+    new DigitaloceanProvider(stack, 'digitalocean', {});
+    new AccessDroplet(stack, 'Test', minimalProps);
+    expect(() => Testing.synth(stack, true)).not.toThrow();
   });
 });

@@ -22,7 +22,7 @@ import {
 import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
 import { HostSpec } from './internal/host';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
-import { defineReadinessScript } from './internal/readiness';
+import { defineReadinessScript, requireNullProvider } from './internal/readiness';
 import { defineSelfHostedHost, SelfHostedApplication } from './internal/self-hosted-host';
 import { TUNNEL_ROUTES_PER_ACCOUNT, TUNNELS_PER_ACCOUNT } from './internal/tunnel';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
@@ -317,6 +317,7 @@ export class AccessDropletFleet extends Construct {
 
     const timeoutSec = settings.readinessTimeoutSec;
     const readinessScript = timeoutSec === undefined ? undefined : defineReadinessScript(this);
+    if (timeoutSec !== undefined) requireNullProvider(this);
     const access = new Construct(this, 'Access');
     let rules: ResolvedPolicyRules;
     let admitted: string[] = [];

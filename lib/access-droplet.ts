@@ -23,6 +23,7 @@ import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
 import { literal } from './internal/escape';
+import { requireNullProvider } from './internal/readiness';
 import { claimName } from './internal/unique-names';
 
 /** How people reach an {@link AccessDroplet}. */
@@ -54,6 +55,14 @@ export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions,
    * @see https://developers.cloudflare.com/fundamentals/account/find-account-and-zone-ids/
    */
   readonly zoneId?: string;
+
+  /**
+   * The domain name of the zone behind `zoneId`, e.g. `widgetcorp.tech`. When given, `hostname`
+   * must be a name inside it (not the zone apex), so a typo fails at synth instead of at apply.
+   *
+   * @default - `hostname` is not checked against the zone
+   */
+  readonly zoneName?: string;
 
   /**
    * The name users type to reach the droplet, e.g. `droplet.widgetcorp.tech`. It must be inside
@@ -213,6 +222,11 @@ export class AccessDroplet extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessDropletProps) {
     super(scope, id);
+    for (const key of Object.keys(props ?? {})) {
+      if (!(key in DROPLET_PROPS)) {
+        throw new Error(`${key} is not a prop of AccessDroplet and would be ignored; remove it (props: ${Object.keys(DROPLET_PROPS).join(', ')})`);
+      }
+    }
     const mode = props.mode ?? AccessMode.SELF_HOSTED;
     if (!Object.values(AccessMode).includes(mode)) {
       throw new Error(`mode ${JSON.stringify(mode)} is not one of ${Object.values(AccessMode).join(', ')}`);
@@ -222,6 +236,7 @@ export class AccessDroplet extends Construct {
     validateId('accountId', props.accountId);
     if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
+    checkInZone(props.hostname, props.zoneName);
     const users = resolveUsers(props.users, 'users', props);
     const settings = resolveDropletOptions(props);
     const name = props.name ?? nameFromHostname(props.hostname, id);
@@ -246,6 +261,7 @@ export class AccessDroplet extends Construct {
       tags: [tagName],
       outboundRule: openEgressRules(),
     }));
+    if (settings.readinessTimeoutSec !== undefined) requireNullProvider(this);
     const host: HostSpec = {
       accountId: props.accountId,
       hostname: props.hostname,
@@ -344,6 +360,32 @@ export class AccessDroplet extends Construct {
       value: this.sshConfig,
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     }));
+  }
+}
+
+// every prop the construct reads: the compiler keeps this in step with the interface, and an
+// unknown key (a typo, or a fleet prop such as `count`) is refused rather than ignored.
+const DROPLET_PROPS: Record<keyof AccessDropletProps, true> = {
+  accountId: true, zoneId: true, zoneName: true, hostname: true, users: true, accessPolicyIds: true, accessAppName: true,
+  accessTags: true, accessAllowedIdps: true, accessAutoRedirectToIdentity: true, mode: true, infrastructureCaPublicKey: true,
+  virtualNetworkId: true, name: true,
+  allow: true, accessInclude: true, accessRequire: true, accessExclude: true, dangerouslyAllowEveryone: true,
+  region: true, size: true, image: true, tags: true, monitoring: true, vpcUuid: true,
+  cloudflaredAptUrl: true, cloudflaredAptSuite: true, cloudflaredAptComponent: true, cloudflaredAptKeyUrl: true,
+  restrictMetadataService: true, accessSessionDuration: true, waitForReady: true, waitForReadyTimeoutSec: true,
+  clientCloudflaredPath: true, unixNames: true, unixNameStyle: true,
+};
+
+/** refuses a hostname outside `zoneName` or equal to it (the apex cannot be the droplet's own name). */
+function checkInZone(hostname: string, zoneName: string | undefined) {
+  if (zoneName === undefined) return;
+  validateHostname('zoneName', zoneName);
+  if (Token.isUnresolved(hostname) || Token.isUnresolved(zoneName)) return;
+  if (hostname === zoneName) {
+    throw new Error(`hostname "${hostname}" is the apex of zone "${zoneName}"; pass a name inside it, e.g. "ssh.${zoneName}"`);
+  }
+  if (!hostname.endsWith(`.${zoneName}`)) {
+    throw new Error(`hostname "${hostname}" is not in zone "${zoneName}"; pass a name that ends with ".${zoneName}"`);
   }
 }
 

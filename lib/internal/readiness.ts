@@ -1,6 +1,6 @@
 // waiting for a host to be reachable: a local-exec poller of the tunnel's health.
 import { join } from 'path';
-import { AssetType, ITerraformDependable, TerraformAsset } from 'cdktf';
+import { AssetType, ITerraformDependable, TerraformAsset, TerraformProvider, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { literal } from './escape';
@@ -40,3 +40,21 @@ export function defineReadinessScript(scope: Construct): TerraformAsset {
   });
 }
 
+
+/**
+ * Fails synth, with the fix, when the stack has no `null` provider for the readiness waits:
+ * cdktf's own message ("add provider constructs") does not say that `waitForReady` needs it. The
+ * provider is not added for the user: its configuration (version, alias) belongs to the stack.
+ */
+export function requireNullProvider(scope: Construct): void {
+  scope.node.addValidation({
+    validate: () => {
+      const stack = TerraformStack.of(scope);
+      const found = stack.node.findAll().some((c) => TerraformProvider.isTerraformProvider(c) && c.terraformGeneratorMetadata?.providerName === 'null');
+      return found ? [] : [
+        `waitForReady needs the null provider, and stack '${stack.node.id}' has none: add new NullProvider(stack, "null") ` +
+        '(import { NullProvider } from "@cdktf/provider-null/lib/provider"), or drop waitForReady',
+      ];
+    },
+  });
+}
