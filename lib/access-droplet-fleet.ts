@@ -32,6 +32,7 @@ import { literal } from './internal/escape';
 import { claimName } from './internal/unique-names';
 
 const INFRASTRUCTURE_TARGETS_PER_ACCOUNT = 5000;
+const ACCESS_POLICIES_PER_ACCOUNT = 500;
 
 /**
  * One host of an {@link AccessDropletFleet}, with its own overrides.
@@ -115,9 +116,9 @@ export interface AccessDropletFleetProps extends AccessPolicyOptions, DropletOpt
   readonly zoneName?: string;
 
   /**
-   * A name for the shared resources: the Access policy, the firewall (`${name}-fw`) and the
-   * droplet tag that applies the firewall (`access-fleet-${name}`); Access applications are
-   * called `${name} <hostname>` (a group's `${name}-<accessGroup>`).
+   * A name for the shared resources: the Access policy, the firewall (`${name}-fw`), the droplet tag that applies it (`access-fleet-${name}`) and the Access applications (`${name} <hostname>`, a group's `${name}-<accessGroup>`).
+   *
+   * It must be unique among the fleets and AccessDroplets of the stack.
    */
   readonly name: string;
 
@@ -449,6 +450,15 @@ export class AccessDropletFleet extends Construct {
       warn(
         `the fleet defines ${applications} Access applications (one per host without an access group), over Cloudflare's default of ${ACCESS_APPLICATIONS_PER_ACCOUNT} per account; ` +
         'put hosts into access groups of up to five (hosts[].accessGroup, or accessGroupSize for counted hosts), or ask Cloudflare to raise the limit',
+      );
+    }
+    // self-hosted: the fleet's policy, plus one for the own users of each application that has some.
+    const withOwnUsers = planned.filter((h) => h.group === undefined && (h.spec.users ?? []).length > 0).length +
+      [...groups.values()].filter((members) => members.some((h) => (h.spec.users ?? []).length > 0)).length;
+    if (!infrastructure && 1 + withOwnUsers > ACCESS_POLICIES_PER_ACCOUNT) {
+      warn(
+        `the fleet defines ${1 + withOwnUsers} reusable Access policies (one for the fleet, one per application whose hosts have users of their own), ` +
+        `over Cloudflare's default of ${ACCESS_POLICIES_PER_ACCOUNT} per account; move those users to the fleet's users, or ask Cloudflare to raise the limit`,
       );
     }
     if (infrastructure && planned.length > TUNNEL_ROUTES_PER_ACCOUNT) {
