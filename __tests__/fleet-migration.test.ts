@@ -81,6 +81,7 @@ describeIf('a v0.1.0 fleet under real terraform', () => {
     const result = plan({ accessGroupSize: 5 });
     expect(result.stdout).toMatch(/No changes\. Your infrastructure matches the configuration/);
     expect(result.status).toBe(0);
+    expect(result.stdout).not.toMatch(/must be replaced|will be destroyed|will be updated/);
   });
 
   test('listed hosts with v010AccessGroup plan empty too', () => {
