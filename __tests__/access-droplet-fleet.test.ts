@@ -4,6 +4,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { AccessDropletFleet, AccessDropletFleetProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
+import { fleetLimitWarnings } from '../lib/internal/limits';
 import { CA_KEY, resourcesOf } from './fixtures';
 
 const base: AccessDropletFleetProps = {
@@ -192,10 +193,28 @@ describe('AccessDropletFleet bad input', () => {
     ]);
   });
 
-  test('warns above Cloudflare\'s default application limit, and not when access groups keep the fleet under it', () => {
-    const warningsOf = (props: Partial<AccessDropletFleetProps>) => construct(props).node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
-    expect(warningsOf({ count: 501 })).toEqual([expect.stringMatching(/501 Access applications/)]);
-    expect(warningsOf({ count: 501, accessGroupSize: 5 })).toEqual([]);
+  test('warns above each of Cloudflare\'s default account limits, and not below them (fleetLimitWarnings)', () => {
+    const hosts = (n: number, f: (i: number) => { group?: string; users?: string[] } = () => ({})) =>
+      Array.from({ length: n }, (_, i) => ({ group: f(i).group, spec: { users: f(i).users } }));
+    expect(fleetLimitWarnings(hosts(500), false)).toEqual([]);
+    expect(fleetLimitWarnings(hosts(501), false)).toEqual([expect.stringMatching(/^the fleet defines 501 Access applications \(one per host without an access group\), over Cloudflare's default of 500 per account; put hosts into access groups/)]);
+    // access groups of five keep 2500 hosts at 500 applications (tunnels still warn).
+    expect(fleetLimitWarnings(hosts(2500, (i) => ({ group: String(Math.floor(i / 5)) })), false)).toEqual([
+      expect.stringMatching(/2500 hosts, one tunnel each, over Cloudflare's default of 1000 tunnels per account/),
+    ]);
+    // 500 hosts in groups of five with users of their own: 100 host-user policies + the fleet's.
+    expect(fleetLimitWarnings(hosts(500, (i) => ({ group: String(Math.floor(i / 5)), users: ['a@example.com'] })), false)).toEqual([]);
+    expect(fleetLimitWarnings(hosts(500, () => ({ users: ['a@example.com'] })), false)).toEqual([
+      expect.stringMatching(/^the fleet defines 501 reusable Access policies \(one for the fleet, one per application whose hosts have users of their own\)/),
+    ]);
+    // infrastructure mode: no reusable policies, but routes and targets.
+    expect(fleetLimitWarnings(hosts(1001, (i) => ({ group: String(Math.floor(i / 5)), users: ['a@example.com'] })), true)).toEqual([
+      expect.stringMatching(/1001 hosts, one tunnel each/),
+      expect.stringMatching(/1001 hosts, one tunnel route each, over Cloudflare's default of 1000 routes per account/),
+    ]);
+    expect(fleetLimitWarnings(hosts(5001, (i) => ({ group: String(Math.floor(i / 5)) })), true)).toContainEqual(
+      expect.stringMatching(/5001 hosts, one infrastructure target each, over Cloudflare's default of 5000 targets per account/),
+    );
   });
 });
 

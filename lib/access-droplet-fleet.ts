@@ -24,15 +24,14 @@ import { HostSpec } from './internal/host';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
 import { defineReadinessScript, requireNullProvider } from './internal/readiness';
 import { defineSelfHostedHost, SelfHostedApplication } from './internal/self-hosted-host';
-import { TUNNEL_ROUTES_PER_ACCOUNT, TUNNELS_PER_ACCOUNT } from './internal/tunnel';
+import { fleetLimitWarnings } from './internal/limits';
+import { TUNNELS_PER_ACCOUNT } from './internal/tunnel';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
 import { AccessUserInput, ResolvedUser, resolveUsers, UnixNaming } from './users';
 import { validateHostname, validateId, validateSlug, validateTag } from './validation';
 import { literal } from './internal/escape';
 import { claimName } from './internal/unique-names';
 
-const INFRASTRUCTURE_TARGETS_PER_ACCOUNT = 5000;
-const ACCESS_POLICIES_PER_ACCOUNT = 500;
 
 /**
  * One host of an {@link AccessDropletFleet}, with its own overrides.
@@ -314,7 +313,7 @@ export class AccessDropletFleet extends Construct {
       claimName(this, 'hostname', host.hostname, `${path} (host ${host.hostname})`, 'a hostname can belong to one AccessDroplet or fleet host only');
       claimName(this, 'tunnel name', host.id, `${path} (host ${host.hostname})`, 'give the AccessDroplet another name');
     }
-    this.warnAboutLimits(planned, groups, infrastructure);
+    fleetLimitWarnings(planned, infrastructure).forEach((w) => Annotations.of(this).addWarning(w));
 
     const timeoutSec = settings.readinessTimeoutSec;
     const readinessScript = timeoutSec === undefined ? undefined : defineReadinessScript(this);
@@ -445,34 +444,6 @@ export class AccessDropletFleet extends Construct {
     new TerraformOutput(this, 'SshConfig', literal({ value: this.sshConfig, description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' }));
   }
 
-  private warnAboutLimits(planned: PlannedHost[], groups: Map<string, PlannedHost[]>, infrastructure: boolean) {
-    const warn = (m: string) => Annotations.of(this).addWarning(m);
-    if (planned.length > TUNNELS_PER_ACCOUNT) {
-      warn(`the fleet has ${planned.length} hosts, one tunnel each, over Cloudflare's default of ${TUNNELS_PER_ACCOUNT} tunnels per account; ask Cloudflare to raise it`);
-    }
-    const applications = planned.filter((h) => h.group === undefined).length + groups.size;
-    if (applications > ACCESS_APPLICATIONS_PER_ACCOUNT) {
-      warn(
-        `the fleet defines ${applications} Access applications (one per host without an access group), over Cloudflare's default of ${ACCESS_APPLICATIONS_PER_ACCOUNT} per account; ` +
-        'put hosts into access groups of up to five (hosts[].accessGroup, or accessGroupSize for counted hosts), or ask Cloudflare to raise the limit',
-      );
-    }
-    // self-hosted: the fleet's policy, plus one for the own users of each application that has some.
-    const withOwnUsers = planned.filter((h) => h.group === undefined && (h.spec.users ?? []).length > 0).length +
-      [...groups.values()].filter((members) => members.some((h) => (h.spec.users ?? []).length > 0)).length;
-    if (!infrastructure && 1 + withOwnUsers > ACCESS_POLICIES_PER_ACCOUNT) {
-      warn(
-        `the fleet defines ${1 + withOwnUsers} reusable Access policies (one for the fleet, one per application whose hosts have users of their own), ` +
-        `over Cloudflare's default of ${ACCESS_POLICIES_PER_ACCOUNT} per account; move those users to the fleet's users, or ask Cloudflare to raise the limit`,
-      );
-    }
-    if (infrastructure && planned.length > TUNNEL_ROUTES_PER_ACCOUNT) {
-      warn(`the fleet has ${planned.length} hosts, one tunnel route each, over Cloudflare's default of ${TUNNEL_ROUTES_PER_ACCOUNT} routes per account; ask Cloudflare to raise it`);
-    }
-    if (infrastructure && planned.length > INFRASTRUCTURE_TARGETS_PER_ACCOUNT) {
-      warn(`the fleet has ${planned.length} hosts, one infrastructure target each, over Cloudflare's default of ${INFRASTRUCTURE_TARGETS_PER_ACCOUNT} targets per account`);
-    }
-  }
 }
 
 function unique(values: string[]): string[] {
