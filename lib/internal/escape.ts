@@ -6,8 +6,13 @@
  * through unchanged, leaving cdktf's own token markers (`${TfToken[...]}`) to be resolved.
  */
 export function escapeTerraformTemplate(text: string): string {
-  return text.replace(/([$%])\{(?!TfToken\[)/g, '$1$1{');
+  // test first: most strings (user_data included) hold no literal sequence, and test() neither
+  // allocates nor scans past the first match.
+  return LITERAL_SEQUENCE.test(text) ? text.replace(LITERAL_SEQUENCES, '$1$1{') : text;
 }
+
+const LITERAL_SEQUENCE = /[$%]\{(?!TfToken\[)/;
+const LITERAL_SEQUENCES = /([$%])\{(?!TfToken\[)/g;
 
 // meta-arguments hold constructs and references, never text of ours.
 const META = new Set(['dependsOn', 'provider', 'lifecycle', 'connection', 'count', 'forEach']);
@@ -25,7 +30,12 @@ function walk(value: unknown): unknown {
   if (typeof value === 'string') return escapeTerraformTemplate(value);
   if (Array.isArray(value)) return value.map(walk);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, META.has(k) ? v : walk(v)]));
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[k];
+      out[k] = META.has(k) ? v : walk(v);
+    }
+    return out;
   }
   return value;
 }
