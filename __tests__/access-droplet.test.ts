@@ -11,9 +11,9 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessDroplet, AccessDropletFleet, AccessDropletProps } from '../lib';
+import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode } from '../lib';
 import { escapeTerraformTemplate } from '../lib/internal/escape';
-import { minimalProps, resourcesOf } from './fixtures';
+import { CA_KEY, minimalProps, resourcesOf } from './fixtures';
 
 function synth(props: Partial<AccessDropletProps> = {}): string {
   return Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, ...props }));
@@ -418,5 +418,22 @@ describe('waitForReady and the null provider', () => {
     new DigitaloceanProvider(stack, 'digitalocean', {});
     new AccessDroplet(stack, 'Test', minimalProps);
     expect(() => Testing.synth(stack, true)).not.toThrow();
+  });
+});
+
+describe('AccessDroplet in infrastructure mode never ignores a prop', () => {
+  const infra: Partial<AccessDropletProps> = {
+    mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, hostname: 'bastion.widgetcorp.tech', infrastructureCaPublicKey: CA_KEY,
+  };
+  test.each([
+    ['fails on zoneId, which would be ignored', { zoneId: 'zone123' }, /^zoneId has no effect in infrastructure mode: it creates no DNS record; drop it/],
+    ['fails on clientCloudflaredPath, which would be ignored', { clientCloudflaredPath: '/opt/cloudflared' }, /^clientCloudflaredPath has no effect in infrastructure mode/],
+  ])('%s', (_n, props, message) => {
+    expect(() => construct({ ...infra, ...props } as Partial<AccessDropletProps>)).toThrow(message);
+  });
+
+  test('zoneName still checks the hostname', () => {
+    expect(() => construct({ ...infra, zoneName: 'widgetcorp.tech' })).not.toThrow();
+    expect(() => construct({ ...infra, zoneName: 'example.com' })).toThrow(/hostname "bastion\.widgetcorp\.tech" is not in zone "example\.com"/);
   });
 });

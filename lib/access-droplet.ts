@@ -403,6 +403,13 @@ function checkInfrastructureProps(props: AccessDropletProps) {
       throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
     }
   }
+  // never silently ignored: these configure the public hostname, which this mode does not have.
+  if (props.zoneId !== undefined) {
+    throw new Error('zoneId has no effect in infrastructure mode: it creates no DNS record; drop it (zoneName may stay, to check the hostname)');
+  }
+  if (props.clientCloudflaredPath !== undefined) {
+    throw new Error('clientCloudflaredPath has no effect in infrastructure mode: clients connect through WARP, not cloudflared; drop it');
+  }
   if (props.infrastructureCaPublicKey === undefined) {
     throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');
   }
