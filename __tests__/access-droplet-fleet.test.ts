@@ -3,7 +3,7 @@ import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
-import { AccessDropletFleet, AccessDropletFleetProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
+import { AccessDroplet, AccessDropletFleet, AccessDropletFleetProps, AccessDropletProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
 import { fleetLimitWarnings } from '../lib/internal/limits';
 import { CA_KEY, resourcesOf } from './fixtures';
 
@@ -393,5 +393,53 @@ describe('AccessDropletFleet in infrastructure mode', () => {
     ['fails on clientCloudflaredPath, which would be ignored', { clientCloudflaredPath: '/opt/cloudflared' }, /clientCloudflaredPath has no effect in infrastructure mode/],
   ])('%s', (_n, props, message) => {
     expect(() => construct({ ...infra, ...props } as Partial<AccessDropletFleetProps>)).toThrow(message);
+  });
+});
+
+describe('a fleet of one and an AccessDroplet', () => {
+  /** the resources under one prefix, by type and id relative to it, hashes and the prefix normalized away. */
+  function hostPart(parsed: any, prefix: string): Record<string, unknown> {
+    const norm = (text: string) => text.split(prefix).join('HOST_').replace(/_[0-9A-F]{8}\b/g, '');
+    const out: Record<string, unknown> = {};
+    for (const kind of ['resource', 'data']) {
+      for (const [t, items] of Object.entries(parsed[kind] ?? {})) {
+        for (const [n, config] of Object.entries(items as object)) {
+          if (n.startsWith(prefix)) out[norm(`${kind}.${t}.${n}`)] = JSON.parse(norm(JSON.stringify(config)));
+        }
+      }
+    }
+    return out;
+  }
+
+  test.each([
+    ['self-hosted', {}, {}],
+    ['infrastructure', { mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY }, { mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY }],
+  ])('%s: the same host resources at the same relative addresses; they differ only in what the fleet shares', (_mode, dropletExtra, fleetExtra) => {
+    const users = ['srhea@cloudflare.com'];
+    const single = JSON.parse(Testing.synthScope((s) => new AccessDroplet(s, 'Test', {
+      accountId: 'acc123', zoneId: 'zone123', hostname: 'web-1.widgetcorp.tech', users, ...dropletExtra,
+    } as AccessDropletProps)));
+    const fleet = JSON.parse(synth({ count: 1, users, ...fleetExtra }));
+    const a = hostPart(single, 'Test_');
+    const b = hostPart(fleet, 'Fleet_Hosts_web-1-widgetcorp-tech_');
+    // what the single droplet owns and a fleet shares: its policy, tag and firewall.
+    const shared = ['resource.cloudflare_zero_trust_access_policy.HOST_Access_AccessPolicy', 'resource.digitalocean_tag.HOST_Tag', 'resource.digitalocean_firewall.HOST_Firewall'];
+    expect(Object.keys(a).filter((k) => !shared.includes(k)).sort()).toEqual(Object.keys(b).sort());
+    // tunnel, config, token, DNS record or route, application, CA or target, droplet.
+    expect(Object.keys(b)).toHaveLength(7);
+    expect(Object.keys(a)).toHaveLength(_mode === 'self-hosted' ? 10 : 9);
+    for (const key of Object.keys(b)) {
+      const [x, y] = [a[key] as any, b[key] as any];
+      if (key.includes('access_application')) {
+        // the application's name, and in self-hosted mode the policy it uses: the single droplet's own, the fleet's shared one.
+        expect({ ...x, name: undefined, policies: x.type === 'self_hosted' ? undefined : x.policies.map((p: any) => ({ ...p, name: undefined })) })
+          .toEqual({ ...y, name: undefined, policies: y.type === 'self_hosted' ? undefined : y.policies.map((p: any) => ({ ...p, name: undefined })) });
+      } else if (key.includes('digitalocean_droplet')) {
+        // the tag the firewall applies by: the droplet's own or the fleet's.
+        expect({ ...x, tags: undefined }).toEqual({ ...y, tags: undefined });
+      } else {
+        expect(x).toEqual(y);
+      }
+    }
   });
 });
