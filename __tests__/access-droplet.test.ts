@@ -1,4 +1,7 @@
 import { Testing, TerraformStack } from 'cdktf';
+import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
+import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
+import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
@@ -8,9 +11,9 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessDroplet, AccessDropletProps } from '../lib';
-import { escapeTerraformTemplate } from '../lib/internal/parts';
-import { minimalProps, resourcesOf } from './fixtures';
+import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode } from '../lib';
+import { escapeTerraformTemplate } from '../lib/internal/escape';
+import { CA_KEY, minimalProps, resourcesOf } from './fixtures';
 
 function synth(props: Partial<AccessDropletProps> = {}): string {
   return Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, ...props }));
@@ -39,6 +42,7 @@ describe('AccessDroplet', () => {
       cloudflare_zero_trust_tunnel_cloudflared_config: 1,
       digitalocean_droplet: 1,
       digitalocean_firewall: 1,
+      digitalocean_tag: 1,
     });
     expect(Object.keys(parsed.data)).toEqual(['cloudflare_zero_trust_tunnel_cloudflared_token']);
     // the construct configures no provider: that is the stack's job.
@@ -65,12 +69,18 @@ describe('AccessDroplet', () => {
     );
   });
 
-  test('firewall has no inbound rule, open egress, and applies to the droplet', () => {
-    const out = synth();
+  test('firewall has no inbound rule, open egress, and applies by a tag the droplet is created with', () => {
+    const out = synth({ tags: ['team-ops'] });
     const [fw] = resourcesOf(out, 'digitalocean_firewall');
     expect(fw.inbound_rule).toBeUndefined();
     expect(out).not.toMatch(/inbound_rule/);
-    expect(fw.droplet_ids).toEqual([expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.id\}$/)]);
+    // by tag, not by droplet id: a firewall by id applies only once the droplet exists.
+    expect(fw.droplet_ids).toBeUndefined();
+    const [tag] = resourcesOf(out, 'digitalocean_tag');
+    expect(tag).toEqual({ name: 'access-droplet-droplet-widgetcorp-tech' });
+    expect(fw.tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/)]);
+    const [droplet] = resourcesOf(out, 'digitalocean_droplet');
+    expect(droplet.tags).toEqual([fw.tags[0], 'team-ops']);
     expect(fw.outbound_rule).toEqual([
       { protocol: 'tcp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
       { protocol: 'udp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
@@ -181,7 +191,10 @@ describe('AccessDroplet', () => {
       cloudflaredAptUrl: 'https://mirror.example.com/cloudflared', cloudflaredAptKeyUrl: 'https://mirror.example.com/key.gpg',
       accessSessionDuration: '8h', clientCloudflaredPath: '/usr/local/bin/cloudflared',
     });
-    expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64', tags: ['team:ops'] });
+    expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64' });
+    // the user's tags follow the tag that applies the firewall, named from `name`.
+    expect(resourcesOf(out, 'digitalocean_droplet')[0].tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/), 'team:ops']);
+    expect(resourcesOf(out, 'digitalocean_tag')).toEqual([{ name: 'access-droplet-bastion' }]);
     expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflared, { name: 'bastion' });
     expect(out).toHaveResourceWithProperties(ZeroTrustAccessApplication, { name: 'bastion', session_duration: '8h' });
     expect(out).toHaveResourceWithProperties(Firewall, { name: 'bastion-fw' });
@@ -295,5 +308,132 @@ describe('AccessDroplet metadata guard', () => {
     expect(on).toContain('ip daddr 169.254.169.254 meta skuid >= 1000 reject');
     expect(off).not.toContain('cdktf-metadata-guard.service\n    owner');
     expect(off).not.toContain('metadata-guard\n    owner');
+  });
+});
+
+describe('names unique across the stack', () => {
+  const fleetProps = {
+    accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+    hosts: [{ hostname: 'web-1.widgetcorp.tech' }, { hostname: 'droplet.widgetcorp.tech' }],
+  };
+
+  test('fails on two AccessDroplets with one hostname, naming both construct paths', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'First', minimalProps);
+    expect(() => new AccessDroplet(stack, 'Second', { ...minimalProps, name: 'other' })).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/First and stack\/Second; a hostname can belong to one AccessDroplet or fleet host only$/,
+    );
+  });
+
+  test('fails on a droplet whose hostname is also a fleet host, in either order', () => {
+    const s1 = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(s1, 'Bastion', minimalProps);
+    expect(() => new AccessDropletFleet(s1, 'Fleet', fleetProps)).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/Bastion and stack\/Fleet \(host droplet\.widgetcorp\.tech\)/,
+    );
+    const s2 = new TerraformStack(Testing.app(), 'stack');
+    new AccessDropletFleet(s2, 'Fleet', fleetProps);
+    expect(() => new AccessDroplet(s2, 'Bastion', minimalProps)).toThrow(
+      /^hostname "droplet\.widgetcorp\.tech" is used by both stack\/Fleet \(host droplet\.widgetcorp\.tech\) and stack\/Bastion/,
+    );
+  });
+
+  test('fails on two fleets with one name (same tag and firewall)', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDropletFleet(stack, 'Blue', { ...fleetProps, hosts: [{ hostname: 'blue.widgetcorp.tech' }] });
+    expect(() => new AccessDropletFleet(stack, 'Green', { ...fleetProps, hosts: [{ hostname: 'green.widgetcorp.tech' }] })).toThrow(
+      /^fleet name "web" is used by both stack\/Blue and stack\/Green; give each fleet its own name \(it names the fleet tag and firewall\)$/,
+    );
+  });
+
+  test('fails on two AccessDroplets with one name (same tunnel and firewall name)', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'A', { ...minimalProps, name: 'bastion' });
+    expect(() => new AccessDroplet(stack, 'B', { ...minimalProps, hostname: 'other.widgetcorp.tech', name: 'bastion' })).toThrow(
+      /^tunnel name "bastion" is used by both stack\/A and stack\/B; give each AccessDroplet its own name/,
+    );
+  });
+
+  test('fails on an AccessDroplet and a fleet sharing a firewall name', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AccessDroplet(stack, 'A', { ...minimalProps, name: 'web' });
+    expect(() => new AccessDropletFleet(stack, 'Fleet', { ...fleetProps, hosts: [{ hostname: 'web-1.widgetcorp.tech' }] })).toThrow(
+      /^firewall name "web-fw" is used by both stack\/A and stack\/Fleet/,
+    );
+  });
+
+  test('the same names in different stacks are fine', () => {
+    const app = Testing.app();
+    new AccessDroplet(new TerraformStack(app, 'one'), 'Bastion', minimalProps);
+    expect(() => new AccessDroplet(new TerraformStack(app, 'two'), 'Bastion', minimalProps)).not.toThrow();
+  });
+});
+
+describe('AccessDroplet zoneName', () => {
+  test('accepts a hostname inside the zone', () => {
+    expect(() => construct({ zoneName: 'widgetcorp.tech' })).not.toThrow();
+    expect(() => construct({ zoneName: 'widgetcorp.tech', hostname: 'a.b.widgetcorp.tech' })).not.toThrow();
+  });
+
+  test.each([
+    ['fails on a hostname outside the zone', { zoneName: 'example.com' }, /^hostname "droplet\.widgetcorp\.tech" is not in zone "example\.com"; pass a name that ends with "\.example\.com"$/],
+    ['fails on a lookalike zone', { zoneName: 'corp.tech', hostname: 'droplet.widgetcorp.tech' }, /is not in zone "corp\.tech"/],
+    ['fails on the zone apex', { zoneName: 'widgetcorp.tech', hostname: 'widgetcorp.tech' }, /^hostname "widgetcorp\.tech" is the apex of zone "widgetcorp\.tech"; pass a name inside it, e\.g\. "ssh\.widgetcorp\.tech"$/],
+    ['fails on a zoneName that is not a DNS name', { zoneName: 'Widget Corp' }, /zoneName "Widget Corp" is not a DNS name/],
+    ['fails on an unknown prop instead of ignoring it', { count: 3 }, /^count is not a prop of AccessDroplet and would be ignored; remove it/],
+  ])('%s', (_n, props, message) => {
+    expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
+  });
+});
+
+describe('waitForReady and the null provider', () => {
+  function stackWith(providers: ('null' | 'cloudflare' | 'digitalocean')[], fleet = false) {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    if (providers.includes('cloudflare')) new CloudflareProvider(stack, 'cloudflare', {});
+    if (providers.includes('digitalocean')) new DigitaloceanProvider(stack, 'digitalocean', {});
+    if (providers.includes('null')) new NullProvider(stack, 'null', {});
+    if (fleet) {
+      new AccessDropletFleet(stack, 'Fleet', {
+        accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'], count: 2,
+        hostnamePattern: 'web-{index}.widgetcorp.tech', waitForReady: true,
+      });
+    } else {
+      new AccessDroplet(stack, 'Test', { ...minimalProps, waitForReady: true });
+    }
+    return stack;
+  }
+
+  test('fails synth without a null provider, saying waitForReady needs new NullProvider(...)', () => {
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean']), true)).toThrow(
+      /\[stack\/Test\] waitForReady needs the null provider, and stack 'stack' has none: add new NullProvider\(stack, "null"\) \(import \{ NullProvider \} from "@cdktf\/provider-null\/lib\/provider"\), or drop waitForReady/,
+    );
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean'], true), true)).toThrow(/\[stack\/Fleet\] waitForReady needs the null provider/);
+  });
+
+  test('synthesizes with the null provider, and without waitForReady needs none', () => {
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean', 'null']), true)).not.toThrow();
+    expect(() => Testing.synth(stackWith(['cloudflare', 'digitalocean', 'null'], true), true)).not.toThrow();
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new CloudflareProvider(stack, 'cloudflare', {});
+    new DigitaloceanProvider(stack, 'digitalocean', {});
+    new AccessDroplet(stack, 'Test', minimalProps);
+    expect(() => Testing.synth(stack, true)).not.toThrow();
+  });
+});
+
+describe('AccessDroplet in infrastructure mode never ignores a prop', () => {
+  const infra: Partial<AccessDropletProps> = {
+    mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, hostname: 'bastion.widgetcorp.tech', infrastructureCaPublicKey: CA_KEY,
+  };
+  test.each([
+    ['fails on zoneId, which would be ignored', { zoneId: 'zone123' }, /^zoneId has no effect in infrastructure mode: it creates no DNS record; drop it/],
+    ['fails on clientCloudflaredPath, which would be ignored', { clientCloudflaredPath: '/opt/cloudflared' }, /^clientCloudflaredPath has no effect in infrastructure mode/],
+  ])('%s', (_n, props, message) => {
+    expect(() => construct({ ...infra, ...props } as Partial<AccessDropletProps>)).toThrow(message);
+  });
+
+  test('zoneName still checks the hostname', () => {
+    expect(() => construct({ ...infra, zoneName: 'widgetcorp.tech' })).not.toThrow();
+    expect(() => construct({ ...infra, zoneName: 'example.com' })).toThrow(/hostname "bastion\.widgetcorp\.tech" is not in zone "example\.com"/);
   });
 });

@@ -74,8 +74,10 @@ describe('accessCaVersion', () => {
     new AccessDropletFleet(s, 'F', { ...fleetProps, count: 6, hostnamePattern: 'w-{index}.widgetcorp.tech', hosts: undefined, accessCaVersion: '3' });
     const json = JSON.parse(Testing.synth(s));
     const certs = Object.values(json.resource.cloudflare_zero_trust_access_short_lived_certificate) as any[];
-    expect(certs).toHaveLength(2);
+    // one CA per host (no access groups): each is rotated by its own terraform_data.
+    expect(certs).toHaveLength(6);
     expect(certs.every((c) => c.lifecycle.replace_triggered_by.length === 1)).toBe(true);
+    expect(new Set(certs.map((c) => c.lifecycle.replace_triggered_by[0])).size).toBe(6);
   });
 
   test('fails on a version with white space, and in infrastructure mode', () => {

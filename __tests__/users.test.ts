@@ -101,11 +101,11 @@ describe('one principal, one account', () => {
     expect(infra.droplet).toBeDefined();
   });
 
-  test('fails in a fleet when hosts of one Access application give the local part to two people', () => {
+  test('fails in a fleet when hosts of one access group (one application, one CA) give the local part to two people', () => {
     expect(() => fleet([
-      { hostname: 'a.widgetcorp.tech', users: [corpAdmin] },
-      { hostname: 'b.widgetcorp.tech', users: [vendorAdmin] },
-    ])).toThrow(/the hosts of Access application web-1: admin@corp\.com and admin@vendor\.io would both get certificates for principal "admin"/);
+      { hostname: 'a.widgetcorp.tech', users: [corpAdmin], accessGroup: 'ops' },
+      { hostname: 'b.widgetcorp.tech', users: [vendorAdmin], accessGroup: 'ops' },
+    ])).toThrow(/the hosts of access group "ops": admin@corp\.com and admin@vendor\.io would both get certificates for principal "admin"/);
   });
 
   test('fails in a fleet when a host gives a common user\'s local part to someone else', () => {
@@ -114,9 +114,14 @@ describe('one principal, one account', () => {
   });
 
   test('a fleet accepts the pair on hosts with different Access applications (different CAs)', () => {
-    const hosts: FleetHost[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((h) => ({ hostname: `${h}.widgetcorp.tech` }));
-    const f = fleet([{ ...hosts[0], users: [corpAdmin] }, ...hosts.slice(1, 5), { ...hosts[5], users: [vendorAdmin] }]);
-    expect(f.accessApplications).toHaveLength(2);
+    const hosts: FleetHost[] = ['a', 'b', 'c'].map((h) => ({ hostname: `${h}.widgetcorp.tech` }));
+    // each host its own application (the default), or hosts in different access groups.
+    const own = fleet([{ ...hosts[0], users: [corpAdmin] }, hosts[1], { ...hosts[2], users: [vendorAdmin] }]);
+    expect(own.hosts[0].shortLivedCertificate).not.toBe(own.hosts[2].shortLivedCertificate);
+    const grouped = fleet([
+      { ...hosts[0], users: [corpAdmin], accessGroup: '1' }, { ...hosts[1], accessGroup: '1' }, { ...hosts[2], users: [vendorAdmin], accessGroup: '2' },
+    ]);
+    expect(grouped.accessApplications).toHaveLength(2);
   });
 
   test('fails on a local part starting with "#" (a comment in the principals file)', () => {

@@ -4,7 +4,7 @@
 // provider classes imported by deep path, and writes user_data as a plain template literal. It
 // reads attributes where it uses them (`tunnel.id` three times per host, `tag.name` per droplet),
 // as hand-written cdktf code usually does; it does no validation.
-// usage: node bench/baseline.js <N> <outdir>; prints one JSON line with phase timings and maxRSS.
+// usage: node bench/baseline.js <N> <outdir> [infrastructure]; prints one JSON line with phase timings and maxRSS.
 'use strict';
 const t0 = performance.now();
 const { App, Fn, TerraformOutput, TerraformStack } = require('cdktf');
@@ -21,10 +21,14 @@ const { DigitaloceanProvider } = require('@cdktf/provider-digitalocean/lib/provi
 const { Droplet } = require('@cdktf/provider-digitalocean/lib/droplet');
 const { Firewall } = require('@cdktf/provider-digitalocean/lib/firewall');
 const { Tag } = require('@cdktf/provider-digitalocean/lib/tag');
+const { ZeroTrustAccessInfrastructureTarget } = require('@cdktf/provider-cloudflare/lib/zero-trust-access-infrastructure-target');
+const { ZeroTrustTunnelCloudflaredRoute } = require('@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route');
 const tRequire = performance.now();
 
 const n = Number(process.argv[2]);
 const outdir = process.argv[3];
+const infrastructure = process.argv[4] === 'infrastructure';
+const INFRASTRUCTURE_CA = 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHkXtHcJDRNjTVr0wmS6nQ1W8Wm2W7mCV/Pv0Ykq8Qmly0eZHs4rz7MTeW3n8IzW9yJy9Zm3xJb7c9b4dH5W0Zk= open-ssh-ca@cloudflareaccess.org';
 if (!Number.isInteger(n) || n < 1 || !outdir) {
   throw new Error('usage: node bench/baseline.js <N> <outdir>');
 }
@@ -33,7 +37,7 @@ const accountId = '0123456789abcdef0123456789abcdef';
 const zoneId = 'fedcba9876543210fedcba9876543210';
 const everywhere = ['0.0.0.0/0', '::/0'];
 
-function userData(caPublicKey, tunnelToken) {
+function userData(caContent, tunnelToken, jdoePrincipal) {
   return `#cloud-config
 # Rendered by cdktf-access-droplet. cloud-init applies it once, at the droplet's first boot;
 # DigitalOcean cannot change user_data afterwards (a change replaces the droplet).
@@ -52,7 +56,7 @@ write_files:
   - path: /etc/ssh/ca.pub
     owner: root:root
     permissions: "0644"
-    content: ${Fn.jsonencode(`${caPublicKey}\n`)}
+    content: ${caContent}
   - path: /etc/ssh/sshd_config.d/10-cloudflare-access.conf
     owner: root:root
     permissions: "0644"
@@ -77,7 +81,7 @@ write_files:
   - path: /etc/ssh/auth_principals/jdoe
     owner: root:root
     permissions: "0644"
-    content: "jane.doe\\n"
+    content: "${jdoePrincipal}\\n"
   - path: /etc/cloudflared-access/tunnel.env
     owner: root:root
     permissions: "0600"
@@ -223,6 +227,13 @@ runcmd:
 `;
 }
 
+function infrastructureSshConfig(hostname, privateAddress) {
+  return `# Access for Infrastructure: connect with the WARP client enrolled in your Zero Trust organization.
+Host ${hostname}
+  HostName ${privateAddress}
+`;
+}
+
 function sshConfig(hostname) {
   return `Match host ${hostname} exec "cloudflared access ssh-gen --hostname %h"
   ProxyCommand cloudflared access ssh --hostname %h
@@ -238,7 +249,7 @@ new DigitaloceanProvider(stack, 'digitalocean', {});
 
 const fleet = new Construct(stack, 'Fleet');
 const access = new Construct(fleet, 'Access');
-const policy = new ZeroTrustAccessPolicy(access, 'AccessPolicy', {
+const policy = infrastructure ? undefined : new ZeroTrustAccessPolicy(access, 'AccessPolicy', {
   accountId,
   name: 'web allow',
   decision: 'allow',
@@ -260,48 +271,68 @@ new Firewall(fleet, 'Firewall', {
 
 const hostsScope = new Construct(fleet, 'Hosts');
 const hostnames = [];
-for (let start = 1; start <= n; start += 5) {
-  const number = (start - 1) / 5 + 1;
-  const group = [];
-  for (let i = start; i < start + 5 && i <= n; i++) group.push(`web-${i}.widgetcorp.tech`);
-  const appScope = new Construct(access, `App${number}`);
-  const application = new ZeroTrustAccessApplication(appScope, 'AccessApp', {
+const privateAddresses = [];
+for (let i = 1; i <= n; i++) {
+  const hostname = `web-${i}.widgetcorp.tech`;
+  hostnames.push(hostname);
+  const hostId = hostname.replace(/\./g, '-');
+  const hostScope = new Construct(hostsScope, hostId);
+  const accessScope = new Construct(hostScope, 'Access');
+  const tunnelScope = new Construct(hostScope, 'Tunnel');
+  const tunnel = new ZeroTrustTunnelCloudflared(tunnelScope, 'Tunnel', {
     accountId,
-    name: `web-${number}`,
-    type: 'self_hosted',
-    domain: group[0],
-    destinations: group.map((uri) => ({ type: 'public', uri })),
-    policies: [{ id: policy.id, precedence: 1 }],
+    name: hostId,
+    configSrc: 'cloudflare',
   });
-  const certificate = new ZeroTrustAccessShortLivedCertificate(appScope, 'ShortLivedCertificate', {
+  new ZeroTrustTunnelCloudflaredConfigA(tunnelScope, 'Config', {
     accountId,
-    appId: application.id,
+    tunnelId: tunnel.id,
+    config: {
+      ingress: infrastructure
+        ? [{ service: 'http_status:404' }]
+        : [{ hostname, service: 'ssh://localhost:22' }, { service: 'http_status:404' }],
+    },
   });
-
-  for (const hostname of group) {
-    hostnames.push(hostname);
-    const hostId = hostname.replace(/\./g, '-');
-    const hostScope = new Construct(hostsScope, hostId);
-    const tunnelScope = new Construct(hostScope, 'Tunnel');
-    const tunnel = new ZeroTrustTunnelCloudflared(tunnelScope, 'Tunnel', {
+  const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(tunnelScope, 'Token', {
+    accountId,
+    tunnelId: tunnel.id,
+  });
+  if (infrastructure) {
+    new ZeroTrustAccessApplication(accessScope, 'AccessApp', {
       accountId,
-      name: hostId,
-      configSrc: 'cloudflare',
+      name: `web ${hostname}`,
+      type: 'infrastructure',
+      targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [hostname] } }],
+      policies: [['srhea@cloudflare.com', 'srhea'], ['jane.doe@example.com', 'jdoe']].map(([email, unixName], p) => ({
+        name: `${hostId} ${unixName}`,
+        decision: 'allow',
+        precedence: p + 1,
+        include: [{ email: { email } }],
+        connectionRules: { ssh: { usernames: [unixName], allowEmailAlias: false } },
+      })),
     });
-    new ZeroTrustTunnelCloudflaredConfigA(tunnelScope, 'Config', {
+    const droplet = new Droplet(hostScope, 'Droplet', {
+      name: hostname,
+      image: 'ubuntu-24-04-x64',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      monitoring: true,
+      tags: [tag.name],
+      userData: userData(JSON.stringify(`${INFRASTRUCTURE_CA}\n`), token.token, 'jdoe'),
+    });
+    new ZeroTrustTunnelCloudflaredRoute(tunnelScope, 'Route', {
       accountId,
       tunnelId: tunnel.id,
-      config: {
-        ingress: [
-          { hostname, service: 'ssh://localhost:22' },
-          { service: 'http_status:404' },
-        ],
-      },
+      network: `${droplet.ipv4AddressPrivate}/32`,
+      comment: `SSH to ${hostname} (cdktf-access-droplet)`,
     });
-    const token = new DataCloudflareZeroTrustTunnelCloudflaredToken(tunnelScope, 'Token', {
+    new ZeroTrustAccessInfrastructureTarget(accessScope, 'Target', {
       accountId,
-      tunnelId: tunnel.id,
+      hostname,
+      ip: { ipv4: { ipAddr: droplet.ipv4AddressPrivate } },
     });
+    privateAddresses.push(droplet.ipv4AddressPrivate);
+  } else {
     new DnsRecord(tunnelScope, 'DnsRecord', {
       zoneId,
       name: hostname,
@@ -311,6 +342,18 @@ for (let start = 1; start <= n; start += 5) {
       ttl: 1,
       comment: `Cloudflare Tunnel for ${hostId} (cdktf-access-droplet)`,
     });
+    const application = new ZeroTrustAccessApplication(accessScope, 'AccessApp', {
+      accountId,
+      name: `web ${hostname}`,
+      type: 'self_hosted',
+      domain: hostname,
+      destinations: [{ type: 'public', uri: hostname }],
+      policies: [{ id: policy.id, precedence: 1 }],
+    });
+    const certificate = new ZeroTrustAccessShortLivedCertificate(accessScope, 'ShortLivedCertificate', {
+      accountId,
+      appId: application.id,
+    });
     new Droplet(hostScope, 'Droplet', {
       name: hostname,
       image: 'ubuntu-24-04-x64',
@@ -318,12 +361,13 @@ for (let start = 1; start <= n; start += 5) {
       size: 's-1vcpu-1gb',
       monitoring: true,
       tags: [tag.name],
-      userData: userData(certificate.publicKey, token.token),
+      userData: userData(Fn.jsonencode(`${certificate.publicKey}\n`), token.token, 'jane.doe'),
     });
   }
 }
+const sshConfigs = infrastructure ? hostnames.map((h, i) => infrastructureSshConfig(h, privateAddresses[i])) : hostnames.map(sshConfig);
 new TerraformOutput(fleet, 'Hostnames', { value: hostnames, description: 'The hostnames to SSH to through Cloudflare Access' });
-new TerraformOutput(fleet, 'SshConfig', { value: hostnames.map(sshConfig).join('\n'), description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' });
+new TerraformOutput(fleet, 'SshConfig', { value: sshConfigs.join('\n'), description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' });
 const tConstruct = performance.now();
 app.synth();
 const tSynth = performance.now();

@@ -1,5 +1,5 @@
 // bench child (a): synthesizes N hosts with the built library, in a fresh node process.
-// usage: node bench/fleet.js <N> <outdir>; prints one JSON line with phase timings and maxRSS.
+// usage: node bench/fleet.js <N> <outdir> [infrastructure]; prints one JSON line with phase timings and maxRSS.
 'use strict';
 const t0 = performance.now();
 const { createRequire } = require('module');
@@ -7,6 +7,7 @@ const path = require('path');
 
 const n = Number(process.argv[2]);
 const outdir = process.argv[3];
+const infrastructure = process.argv[4] === 'infrastructure';
 if (!Number.isInteger(n) || n < 1 || !outdir) {
   throw new Error('usage: node bench/fleet.js <N> <outdir>');
 }
@@ -32,7 +33,10 @@ new CloudflareProvider(stack, 'cloudflare', {});
 new DigitaloceanProvider(stack, 'digitalocean', {});
 new pkg.AccessDropletFleet(stack, 'Fleet', {
   accountId: '0123456789abcdef0123456789abcdef',
-  zoneId: 'fedcba9876543210fedcba9876543210',
+  ...(infrastructure ? {
+    mode: 'infrastructure',
+    infrastructureCaPublicKey: 'ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBHkXtHcJDRNjTVr0wmS6nQ1W8Wm2W7mCV/Pv0Ykq8Qmly0eZHs4rz7MTeW3n8IzW9yJy9Zm3xJb7c9b4dH5W0Zk= open-ssh-ca@cloudflareaccess.org',
+  } : { zoneId: 'fedcba9876543210fedcba9876543210' }),
   zoneName: 'widgetcorp.tech',
   name: 'web',
   users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }],

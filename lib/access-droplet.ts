@@ -10,17 +10,23 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
-import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
-import { AccessPolicyOptions, DropletOptions, resolvePolicyRules, validateAccessRulesOnSynth } from './access-policy-rules';
-import { AccessRule } from './access-rule';
-import { CertificatePrincipals } from './cloud-init';
-import {
-  defineAccessApplication, defineDnsRecord, providerRules, warnAbout, defineAccessPolicy, defineDroplet, defineReadinessWait, defineTunnel, nameFromHostname, openEgressRules, resolveDropletOptions,
-} from './internal/parts';
+import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
+import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { ACCESS_APPLICATION_OPTION_KEYS, AccessApplicationOptions } from './access-application-options';
+import { ACCESS_POLICY_OPTION_KEYS, AccessPolicyOptions, resolvePolicyRules } from './access-policy-rules';
+import { DROPLET_OPTION_KEYS, DropletOptions } from './droplet-options';
+import { defineAccessPolicy, warnAbout } from './internal/access';
+import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
+import { HostSpec } from './internal/host';
+import { defineInfrastructureHost } from './internal/infrastructure-host';
+import { defineSelfHostedHost } from './internal/self-hosted-host';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
-import { AccessUserInput, resolveUsers, UnixNaming } from './users';
+import { AccessUserInput, CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS, UnixNaming } from './users';
 import { validateHostname, validateId } from './validation';
+import { literal } from './internal/escape';
+import { requireNullProvider } from './internal/readiness';
+import { claimName } from './internal/unique-names';
 
 /** How people reach an {@link AccessDroplet}. */
 export enum AccessMode {
@@ -33,7 +39,7 @@ export enum AccessMode {
 /**
  * Properties of an {@link AccessDroplet}.
  */
-export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions, UnixNaming {
+export interface AccessDropletProps extends AccessPolicyOptions, AccessApplicationOptions, DropletOptions, UnixNaming {
   /**
    * The Cloudflare account that owns the tunnel and the Access application.
    *
@@ -51,6 +57,14 @@ export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions,
    * @see https://developers.cloudflare.com/fundamentals/account/find-account-and-zone-ids/
    */
   readonly zoneId?: string;
+
+  /**
+   * The domain name of the zone behind `zoneId`, e.g. `widgetcorp.tech`. When given, `hostname`
+   * must be a name inside it (not the zone apex), so a typo fails at synth instead of at apply.
+   *
+   * @default - `hostname` is not checked against the zone
+   */
+  readonly zoneName?: string;
 
   /**
    * The name users type to reach the droplet, e.g. `droplet.widgetcorp.tech`. It must be inside
@@ -159,8 +173,13 @@ export interface AccessDropletProps extends AccessPolicyOptions, DropletOptions,
 export class AccessDroplet extends Construct {
   /** The underlying DigitalOcean droplet. */
   public readonly droplet: Droplet;
-  /** The underlying DigitalOcean firewall: no inbound rule, open egress. */
+  /** The underlying DigitalOcean firewall: no inbound rule, open egress, applied by `tag`. */
   public readonly firewall: Firewall;
+  /**
+   * The DigitalOcean tag the droplet is created with and the firewall applies to, so the firewall
+   * covers the droplet from its first boot (a firewall by droplet id applies only once it exists).
+   */
+  public readonly tag: Tag;
   /** The underlying Access application (self-hosted, or infrastructure). */
   public readonly accessApplication: ZeroTrustAccessApplication;
   /** The underlying reusable Access policy, when this construct defines one (self-hosted mode without `accessPolicyIds`). */
@@ -205,6 +224,11 @@ export class AccessDroplet extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessDropletProps) {
     super(scope, id);
+    for (const key of Object.keys(props ?? {})) {
+      if (!(key in DROPLET_PROPS)) {
+        throw new Error(`${key} is not a prop of AccessDroplet and would be ignored; remove it (props: ${Object.keys(DROPLET_PROPS).join(', ')})`);
+      }
+    }
     const mode = props.mode ?? AccessMode.SELF_HOSTED;
     if (!Object.values(AccessMode).includes(mode)) {
       throw new Error(`mode ${JSON.stringify(mode)} is not one of ${Object.values(AccessMode).join(', ')}`);
@@ -214,6 +238,7 @@ export class AccessDroplet extends Construct {
     validateId('accountId', props.accountId);
     if (!infrastructure) validateId('zoneId', props.zoneId);
     validateHostname('hostname', props.hostname);
+    checkInZone(props.hostname, props.zoneName);
     const users = resolveUsers(props.users, 'users', props, infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART);
     const settings = resolveDropletOptions(props);
     const name = props.name ?? nameFromHostname(props.hostname, id);
@@ -222,52 +247,64 @@ export class AccessDroplet extends Construct {
     }
     const appOptions = checkApplicationOptions(props, infrastructure);
     this.hostname = props.hostname;
-
-    const tunnel = defineTunnel(new Construct(this, 'Tunnel'), {
-      accountId: props.accountId, hostname: props.hostname, name, publicHostname: !infrastructure,
-    });
-    this.tunnel = tunnel.tunnel;
-    this.tunnelConfig = tunnel.config;
-    this.tunnelToken = tunnel.token;
-    if (!infrastructure) {
-      this.dnsRecord = defineDnsRecord(tunnel.scope, {
-        zoneId: props.zoneId as string, hostname: props.hostname, name, tunnelId: this.tunnel.id,
-      });
-    }
+    const path = this.node.path;
+    claimName(this, 'hostname', props.hostname, path, 'a hostname can belong to one AccessDroplet or fleet host only');
+    claimName(this, 'tunnel name', name, path, 'give each AccessDroplet its own name (it also names the firewall)');
+    claimName(this, 'firewall name', `${name}-fw`, path, 'give each AccessDroplet and fleet its own name');
 
     const access = new Construct(this, 'Access');
-    let caPublicKey: string;
-    let application: ZeroTrustAccessApplication;
+    // the droplet's zero-ingress firewall, joined by a tag the droplet is created with: a
+    // firewall by droplet id applies only after the droplet exists, leaving a window with port
+    // 22 open to the internet.
+    this.tag = new Tag(this, 'Tag', literal({ name: `access-droplet-${tagSafe(name)}` }));
+    const tagName = this.tag.name;
+    this.firewall = new Firewall(this, 'Firewall', literal({
+      name: `${name}-fw`,
+      tags: [tagName],
+      outboundRule: openEgressRules(),
+    }));
+    if (settings.readinessTimeoutSec !== undefined) requireNullProvider(this);
+    const host: HostSpec = {
+      accountId: props.accountId,
+      hostname: props.hostname,
+      name,
+      settings: { ...settings, tags: [tagName, ...(settings.tags ?? [])] },
+      users: props.users,
+      naming: props,
+      accessScope: access,
+      readiness: settings.readinessTimeoutSec === undefined ? undefined : { timeoutSec: settings.readinessTimeoutSec, dependsOn: [this.firewall] },
+    };
+
     if (infrastructure) {
       checkInfrastructureProps(props);
-      if (props.accessCaVersion !== undefined) { // day2 hook (issue 11).
-        throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
-      }
-      caPublicKey = props.infrastructureCaPublicKey as string;
-      // the application finds the droplet through its target (below) by hostname.
       const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
       warnAbout(this, rules);
-      application = new ZeroTrustAccessApplication(access, 'AccessApp', {
-        accountId: props.accountId,
-        name: appOptions.name ?? name,
-        type: 'infrastructure',
-        targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [props.hostname] } }],
-        // one policy per person, allowing only their own account: a shared list of usernames
-        // would let anyone admitted ask for a certificate for anyone else's account.
-        policies: users.map((u, i) => ({
-          name: `${name} ${u.unixName}`,
-          decision: 'allow',
-          precedence: i + 1,
-          include: [AccessRule.email(u.email).toProvider()],
-          require: providerRules(rules.require),
-          exclude: providerRules(rules.exclude),
-          connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
-        })),
-        allowedIdps: appOptions.allowedIdps,
-        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-        tags: appOptions.tags,
+      const built = defineInfrastructureHost(this, {
+        ...host,
+        caPublicKey: props.infrastructureCaPublicKey as string,
+        virtualNetworkId: props.virtualNetworkId,
+        application: {
+          own: {
+            accountId: props.accountId,
+            name: appOptions.name ?? name,
+            policyName: name,
+            users,
+            require: rules.require,
+            exclude: rules.exclude,
+            allowedIdps: appOptions.allowedIdps,
+            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+            tags: appOptions.tags,
+          },
+        },
       });
-      validateAccessRulesOnSynth(application);
+      this.tunnel = built.tunnel;
+      this.tunnelConfig = built.tunnelConfig;
+      this.tunnelToken = built.tunnelToken;
+      this.accessApplication = built.accessApplication;
+      this.droplet = built.droplet;
+      this.tunnelRoute = built.tunnelRoute;
+      this.infrastructureTarget = built.infrastructureTarget;
+      this.readinessWait = built.readinessWait;
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
@@ -284,64 +321,30 @@ export class AccessDroplet extends Construct {
         this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules);
         policyIds = [this.accessPolicy.id];
       }
-      const app = defineAccessApplication(access, {
-        accountId: props.accountId,
-        name: appOptions.name ?? name,
-        hostnames: [props.hostname],
-        policyIds,
-        sessionDuration: props.accessSessionDuration,
-        allowedIdps: appOptions.allowedIdps,
-        autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-        tags: appOptions.tags,
-        caVersion: props.accessCaVersion, // day2 hook (issue 11).
+      const built = defineSelfHostedHost(this, {
+        ...host,
+        zoneId: props.zoneId as string,
+        application: {
+          own: {
+            accountId: props.accountId,
+            name: appOptions.name ?? name,
+            policyIds,
+            sessionDuration: props.accessSessionDuration,
+            caVersion: props.accessCaVersion,
+            allowedIdps: appOptions.allowedIdps,
+            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+            tags: appOptions.tags,
+          },
+        },
       });
-      application = app.application;
-      this.shortLivedCertificate = app.certificate;
-      caPublicKey = app.certificate.publicKey;
-    }
-
-    // droplet and its zero-ingress firewall.
-    this.droplet = defineDroplet(this, 'Droplet', {
-      hostname: props.hostname,
-      settings,
-      users: props.users,
-      naming: props,
-      certificatePrincipals: infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART,
-      caPublicKey,
-      tunnelToken: this.tunnelToken.token,
-    });
-    this.firewall = new Firewall(this, 'Firewall', {
-      name: `${name}-fw`,
-      dropletIds: [Token.asNumber(this.droplet.id)],
-      outboundRule: openEgressRules(),
-    });
-
-    if (infrastructure) {
-      const privateAddress = this.droplet.ipv4AddressPrivate;
-      this.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(tunnel.scope, 'Route', {
-        accountId: props.accountId,
-        tunnelId: this.tunnel.id,
-        network: `${privateAddress}/32`,
-        virtualNetworkId: props.virtualNetworkId,
-        comment: `SSH to ${props.hostname} (cdktf-access-droplet)`,
-      });
-      this.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(access, 'Target', {
-        accountId: props.accountId,
-        hostname: props.hostname,
-        ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: props.virtualNetworkId } },
-      });
-    }
-    this.accessApplication = application;
-
-    if (settings.readinessTimeoutSec !== undefined) {
-      this.readinessWait = defineReadinessWait(this, {
-        accountId: props.accountId,
-        tunnelId: this.tunnel.id,
-        dropletId: this.droplet.id,
-        hostname: props.hostname,
-        timeoutSec: settings.readinessTimeoutSec,
-        dependsOn: [this.droplet, this.tunnelConfig, this.firewall, ...(this.dnsRecord ? [this.dnsRecord] : []), ...(this.tunnelRoute ? [this.tunnelRoute] : [])],
-      });
+      this.tunnel = built.tunnel;
+      this.tunnelConfig = built.tunnelConfig;
+      this.tunnelToken = built.tunnelToken;
+      this.dnsRecord = built.dnsRecord;
+      this.accessApplication = built.accessApplication;
+      this.shortLivedCertificate = built.shortLivedCertificate;
+      this.droplet = built.droplet;
+      this.readinessWait = built.readinessWait;
     }
 
     this.dropletId = this.droplet.id;
@@ -353,14 +356,41 @@ export class AccessDroplet extends Construct {
       ? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate)
       : renderSshConfig([props.hostname], props.clientCloudflaredPath);
 
-    new TerraformOutput(this, 'Hostname', { value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' });
-    new TerraformOutput(this, 'DropletId', { value: this.dropletId, description: 'The DigitalOcean droplet id' });
-    new TerraformOutput(this, 'TunnelId', { value: this.tunnelId, description: 'The Cloudflare Tunnel id' });
-    new TerraformOutput(this, 'SshConfig', {
+    new TerraformOutput(this, 'Hostname', literal({ value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' }));
+    new TerraformOutput(this, 'DropletId', literal({ value: this.dropletId, description: 'The DigitalOcean droplet id' }));
+    new TerraformOutput(this, 'TunnelId', literal({ value: this.tunnelId, description: 'The Cloudflare Tunnel id' }));
+    new TerraformOutput(this, 'SshConfig', literal({
       value: this.sshConfig,
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
-    });
+    }));
   }
+}
+
+// every prop the construct reads: the compiler keeps this in step with the interface, and an
+// unknown key (a typo, or a fleet prop such as `count`) is refused rather than ignored.
+const DROPLET_PROPS: Record<keyof AccessDropletProps, true> = {
+  accountId: true, zoneId: true, zoneName: true, hostname: true, users: true, accessPolicyIds: true, accessAppName: true,
+  accessTags: true, accessAllowedIdps: true, accessAutoRedirectToIdentity: true, mode: true, infrastructureCaPublicKey: true,
+  virtualNetworkId: true, name: true,
+  ...ACCESS_POLICY_OPTION_KEYS, ...ACCESS_APPLICATION_OPTION_KEYS, ...DROPLET_OPTION_KEYS, ...UNIX_NAMING_KEYS,
+};
+
+/** refuses a hostname outside `zoneName` or equal to it (the apex cannot be the droplet's own name). */
+function checkInZone(hostname: string, zoneName: string | undefined) {
+  if (zoneName === undefined) return;
+  validateHostname('zoneName', zoneName);
+  if (Token.isUnresolved(hostname) || Token.isUnresolved(zoneName)) return;
+  if (hostname === zoneName) {
+    throw new Error(`hostname "${hostname}" is the apex of zone "${zoneName}"; pass a name inside it, e.g. "ssh.${zoneName}"`);
+  }
+  if (!hostname.endsWith(`.${zoneName}`)) {
+    throw new Error(`hostname "${hostname}" is not in zone "${zoneName}"; pass a name that ends with ".${zoneName}"`);
+  }
+}
+
+/** a name as DigitalOcean tags spell it: the dots of a hostname-derived name become dashes. */
+function tagSafe(name: string): string {
+  return Token.isUnresolved(name) ? name : name.replace(/\./g, '-');
 }
 
 function checkInfrastructureProps(props: AccessDropletProps) {
@@ -371,6 +401,16 @@ function checkInfrastructureProps(props: AccessDropletProps) {
     if (props[field] !== undefined) {
       throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
     }
+  }
+  // never silently ignored: these configure the public hostname, which this mode does not have.
+  if (props.zoneId !== undefined) {
+    throw new Error('zoneId has no effect in infrastructure mode: it creates no DNS record; drop it (zoneName may stay, to check the hostname)');
+  }
+  if (props.clientCloudflaredPath !== undefined) {
+    throw new Error('clientCloudflaredPath has no effect in infrastructure mode: clients connect through WARP, not cloudflared; drop it');
+  }
+  if (props.accessCaVersion !== undefined) {
+    throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
   }
   if (props.infrastructureCaPublicKey === undefined) {
     throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');

@@ -2,8 +2,10 @@
 // exported from their own files only.
 export { AccessDroplet, AccessDropletProps, AccessMode } from './access-droplet';
 export { AccessDropletFleet, AccessDropletFleetProps, FleetHost, FleetHostResources } from './access-droplet-fleet';
-export { AccessAllow, AccessPolicyOptions, DropletOptions } from './access-policy-rules';
+export { AccessApplicationOptions } from './access-application-options';
+export { AccessAllow, AccessPolicyOptions } from './access-policy-rules';
 export { AccessRule } from './access-rule';
+export { DropletOptions } from './droplet-options';
 export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
 export { SshConfig } from './ssh-config';
 export { StateBackend, StateBackendOptions } from './state-backend';

@@ -93,6 +93,9 @@ export enum CertificatePrincipals {
   UNIX_NAME = 'unix-name',
 }
 
+/** every key of UnixNaming: the constructs refuse keys they do not know. */
+export const UNIX_NAMING_KEYS: Record<keyof UnixNaming, true> = { unixNames: true, unixNameStyle: true };
+
 /** A user after validation: every field resolved. */
 export interface ResolvedUser {
   readonly email: string;

@@ -6,10 +6,10 @@ import { Construct } from 'constructs';
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { ProjectResources } from '@cdktf/provider-digitalocean/lib/project-resources';
-import { DropletOptions } from '../access-policy-rules';
+import { DropletOptions } from '../droplet-options';
 import { checkExtraCloudConfig, composeUserData, USER_DATA_LIMIT_BYTES } from '../user-data';
 import { validateId, validateImage } from '../validation';
-import { escapeTerraformTemplate } from './parts';
+import { escapeTerraformTemplate, literal } from './escape';
 
 // room left in the user_data limit for the values Terraform fills in (CA key, tunnel token).
 const RESOLVED_VALUES_BYTES = 2048;
@@ -48,7 +48,7 @@ export function applyDropletExtras(
   }
   if (options.projectId !== undefined) {
     validateId('projectId', options.projectId);
-    new ProjectResources(scope, 'ProjectResources', { project: options.projectId, resources: [droplet.urn] });
+    new ProjectResources(scope, 'ProjectResources', literal({ project: options.projectId, resources: [droplet.urn] }));
   }
   if (options.extraCloudConfig !== undefined) {
     checkExtraCloudConfig('extraCloudConfig', options.extraCloudConfig);
@@ -62,7 +62,7 @@ export function applyDropletExtras(
   if (options.userDataCausesReplacement === false) {
     // the droplet keeps its disk when users change; but a droplet holding an old CA key or tunnel
     // token could never be reached again, so those still replace it.
-    const trusted = new DataResource(scope, 'DropletTrust', { input: { ca_public_key: trust.caPublicKey, tunnel_token: trust.tunnelToken } });
+    const trusted = new DataResource(scope, 'DropletTrust', literal({ input: { ca_public_key: trust.caPublicKey, tunnel_token: trust.tunnelToken } }));
     droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
     Annotations.of(scope).addWarning(
       'userDataCausesReplacement is false: changes to users (and other user_data) no longer reach the droplet; apply them on the host (README, "Change users without a new droplet")',
@@ -79,7 +79,7 @@ export function applyCaRotation(scope: Construct, certificate: ZeroTrustAccessSh
   if (typeof version !== 'string' || (!Token.isUnresolved(version) && !/^[A-Za-z0-9._-]{1,64}$/.test(version))) {
     throw new Error(`accessCaVersion ${JSON.stringify(version)} must be 1-64 letters, digits, ".", "-" or "_", e.g. "2"`);
   }
-  const rotation = new DataResource(scope, 'CaVersion', { input: { version } });
+  const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version } }));
   certificate.lifecycle = { ...certificate.lifecycle, replaceTriggeredBy: [addressOf(rotation)] };
 }
 

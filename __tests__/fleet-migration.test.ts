@@ -1,0 +1,98 @@
+// A v0.1.0 fleet upgrades without losing a droplet: real terraform 1.x plans the new
+// configuration against the state of the old one. The stand-in needs no provider: every
+// resource and data source becomes a terraform_data at a name derived from its address, whose
+// input is what must not change (for a droplet, the CA its user_data trusts).
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Testing } from 'cdktf';
+import { AccessDropletFleet, AccessDropletFleetProps } from '../lib';
+
+function hasTerraform(): boolean {
+  try {
+    execFileSync('terraform', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const available = hasTerraform();
+if (!available && process.env.CI === 'true') {
+  throw new Error('terraform is not on PATH: CI must have it (this test cannot be skipped under CI)');
+}
+const describeIf = available ? describe : describe.skip;
+
+const v010 = JSON.parse(readFileSync(join(__dirname, 'fleet-v0.1.0.json'), 'utf8')) as { addresses: string[]; caOf: Record<string, string> };
+
+/** the provider-free stand-in of a set of addresses (droplets keyed to the CA they trust). */
+function standIn(addresses: string[], caOf: Record<string, string>) {
+  const resources: Record<string, { input: string }> = {};
+  for (const address of addresses) {
+    resources[address.replace(/\./g, '--')] = { input: caOf[address] === undefined ? 'same' : `trusts ${caOf[address]}` };
+  }
+  return { resource: { terraform_data: resources } };
+}
+
+/** the stand-in of the fleet these props synthesize today. */
+function standInOf(props: Partial<AccessDropletFleetProps>) {
+  const parsed = JSON.parse(Testing.synthScope((s) => new AccessDropletFleet(s, 'Fleet', {
+    accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+    count: 12, hostnamePattern: 'web-{index}.widgetcorp.tech', ...props,
+  } as AccessDropletFleetProps)));
+  const addresses: string[] = [];
+  const caOf: Record<string, string> = {};
+  for (const kind of ['resource', 'data']) {
+    for (const [t, items] of Object.entries(parsed[kind] ?? {})) {
+      for (const [n, config] of Object.entries(items as Record<string, any>)) {
+        const address = `${kind === 'data' ? 'data.' : ''}${t}.${n}`;
+        addresses.push(address);
+        if (t === 'digitalocean_droplet') {
+          caOf[address] = /(cloudflare_zero_trust_access_short_lived_certificate\.[\w-]+)\.public_key/.exec(config.user_data)![1];
+        }
+      }
+    }
+  }
+  return standIn(addresses, caOf);
+}
+
+describeIf('a v0.1.0 fleet under real terraform', () => {
+  let dir: string;
+  const tf = (...args: string[]) => spawnSync('terraform', [...args, '-input=false', '-no-color'], {
+    cwd: dir, encoding: 'utf8', env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
+  });
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fleet-migration-'));
+    writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(standIn(v010.addresses, v010.caOf)));
+    expect(tf('init').status).toBe(0);
+    const apply = tf('apply', '-auto-approve');
+    expect(apply.stdout).toContain(`Apply complete! Resources: ${v010.addresses.length} added, 0 changed, 0 destroyed`);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function plan(props: Partial<AccessDropletFleetProps>) {
+    writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(standInOf(props)));
+    return tf('plan', '-detailed-exitcode');
+  }
+
+  test('with accessGroupSize: 5 the plan is empty: no droplet, application or CA changes', () => {
+    const result = plan({ accessGroupSize: 5 });
+    expect(result.stdout).toMatch(/No changes\. Your infrastructure matches the configuration/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).not.toMatch(/must be replaced|will be destroyed|will be updated/);
+  });
+
+  test('listed hosts with v010AccessGroup plan empty too', () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => ({ hostname: `web-${i + 1}.widgetcorp.tech`, accessGroup: AccessDropletFleet.v010AccessGroup(i) }));
+    const result = plan({ count: undefined, hostnamePattern: undefined, hosts });
+    expect(result.status).toBe(0);
+  });
+
+  test('without the migration, every droplet would trust a new CA (in the stand-in an update; DigitalOcean replaces a droplet whose user_data changes)', () => {
+    const result = plan({});
+    expect(result.status).toBe(2);
+    expect(result.stdout).toMatch(/Plan: 24 to add, 12 to change, 6 to destroy/);
+  });
+});

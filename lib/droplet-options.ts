@@ -1,0 +1,213 @@
+// the droplet options both constructs take: where and how each droplet runs, what it does at
+// first boot besides our cloud-config, and what replaces it.
+
+/** The droplet settings shared by AccessDroplet and AccessDropletFleet. */
+export interface DropletOptions {
+  /**
+   * The DigitalOcean region.
+   *
+   * @default "nyc3"
+   * @see https://docs.digitalocean.com/platform/regional-availability/
+   */
+  readonly region?: string;
+
+  /**
+   * The droplet size slug.
+   *
+   * @default "s-1vcpu-1gb"
+   * @see https://slugs.do-api.dev/
+   */
+  readonly size?: string;
+
+  /**
+   * The droplet image slug. The cloud-config expects Ubuntu or Debian (apt, systemd, OpenSSH).
+   *
+   * @default "ubuntu-24-04-x64"
+   */
+  readonly image?: string;
+
+  /**
+   * Extra DigitalOcean tags on the droplet (on every droplet of a fleet).
+   *
+   * @default - none (a fleet adds its own tag)
+   */
+  readonly tags?: string[];
+
+  /**
+   * Whether the droplet runs DigitalOcean's metrics agent.
+   *
+   * @default true
+   */
+  readonly monitoring?: boolean;
+
+  /**
+   * The VPC to place the droplet in.
+   *
+   * @default - the region's default VPC
+   */
+  readonly vpcUuid?: string;
+
+  /**
+   * The apt repository cloudflared is installed from (Cloudflare's, or a mirror of it).
+   *
+   * @default "https://pkg.cloudflare.com/cloudflared"
+   */
+  readonly cloudflaredAptUrl?: string;
+
+  /**
+   * The apt suite of `cloudflaredAptUrl`.
+   *
+   * @default "any"
+   */
+  readonly cloudflaredAptSuite?: string;
+
+  /**
+   * The apt component of `cloudflaredAptUrl`.
+   *
+   * @default "main"
+   */
+  readonly cloudflaredAptComponent?: string;
+
+  /**
+   * Where the droplet downloads the key that signs `cloudflaredAptUrl`. Cloudflare rotated this
+   * key in November 2025; override it if Cloudflare moves it again or you mirror the repository.
+   *
+   * @default "https://pkg.cloudflare.com/cloudflare-main.gpg"
+   */
+  readonly cloudflaredAptKeyUrl?: string;
+
+  /**
+   * Whether login users (UID 1000 and up, every Access user) are kept from DigitalOcean's
+   * metadata service, which serves the droplet's user_data, tunnel token included, to any local
+   * process. Root and system services (DigitalOcean's agents) keep it.
+   *
+   * @default true
+   */
+  readonly restrictMetadataService?: boolean;
+
+  /**
+   * Whether Access users may forward TCP connections from the droplet (`ssh -L`, `-D`, `-W`),
+   * e.g. to reach a database that listens only on the host. Each of them can then reach
+   * whatever the droplet reaches: services on its loopback (cloudflared's metrics endpoint among
+   * them), other droplets in its VPC, the internet; the construct warns about it. Agent, X11,
+   * unix-socket, tunnel-device and remote (`ssh -R`) forwarding stay off either way.
+   *
+   * @default false
+   */
+  readonly allowPortForwarding?: boolean;
+
+  /**
+   * Whether `cdktf deploy` waits until the tunnel reports healthy connections (so SSH through
+   * Access can work when it returns). It runs a small Node.js poller from a `local-exec`
+   * provisioner on a `null_resource`: configure the `null` provider in your stack, and export
+   * `CLOUDFLARE_API_TOKEN` (the token needs Account › Cloudflare Tunnel › Read).
+   *
+   * @default false
+   */
+  readonly waitForReady?: boolean;
+
+  /**
+   * How long `waitForReady` waits for a healthy tunnel before it fails the deploy.
+   *
+   * @default 600
+   */
+  readonly waitForReadyTimeoutSec?: number;
+
+  /**
+   * Whether DigitalOcean takes weekly backups of the droplet (they cost 20% of the droplet's price).
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#backups
+   */
+  readonly backups?: boolean;
+
+  /**
+   * Whether the droplet gets a public IPv6 address (the firewall still has no inbound rule).
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#ipv6
+   */
+  readonly ipv6?: boolean;
+
+  /**
+   * Block storage volumes (ids) to attach to the droplet. A volume attaches to one droplet only,
+   * so a fleet with more than one host cannot share them. cloud-init does not format or mount
+   * them: do that in `extraCloudConfig` (`fs_setup`, `mounts`).
+   *
+   * @default - none
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#volume_ids
+   */
+  readonly volumeIds?: string[];
+
+  /**
+   * The DigitalOcean project (id) the droplet is assigned to, with a
+   * `digitalocean_project_resources` resource.
+   *
+   * @default - the account's default project
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/project_resources
+   */
+  readonly projectId?: string;
+
+  /**
+   * Whether DigitalOcean shuts the droplet down gracefully (ACPI) before it powers it off, e.g.
+   * for a resize or a destroy.
+   *
+   * @default false
+   * @see https://registry.terraform.io/providers/digitalocean/digitalocean/latest/docs/resources/droplet#graceful_shutdown
+   */
+  readonly gracefulShutdown?: boolean;
+
+  /**
+   * Your own first-boot configuration, as a cloud-config object (e.g. `{ packages: ["htop"] }`).
+   * It goes into `user_data` as a second MIME part after ours, merged by cloud-init with
+   * `list(append)+dict(no_replace,recurse_list)`: your lists (`packages`, `write_files`,
+   * `runcmd`) come after ours, and where both set the same key ours wins. Refused: keys that would
+   * weaken access (`users`, `groups`, `ssh_pwauth`, `ssh_authorized_keys`, `chpasswd`,
+   * `password`, `merge_how`, `merge_type`), `write_files` into `/etc/ssh/`, `/etc/sudoers*`,
+   * `/etc/pam.d/`, `/etc/nftables.conf`, `/etc/iptables/` or our own files, and `runcmd`/`bootcmd`
+   * steps that name sshd's configuration, sudoers, our services, flush nft/iptables rules or
+   * reach the metadata address.
+   * That check catches mistakes; it is no sandbox: your commands run as root.
+   *
+   * @default - none
+   * @see https://cloudinit.readthedocs.io/en/latest/reference/merging.html
+   */
+  readonly extraCloudConfig?: { [key: string]: any };
+
+  /**
+   * Whether a change of `user_data` (users, CA key, tunnel token, apt source, `extraCloudConfig`)
+   * replaces the droplet, as DigitalOcean requires. `false` keeps the droplet and its disk
+   * (Terraform's `ignore_changes` on `user_data`): the Access policy still changes at once, but
+   * accounts and principals on the host must then be changed by hand (README, "Change users
+   * without a new droplet"). A new CA key or tunnel token still replaces the droplet, since the
+   * old one could no longer be reached.
+   *
+   * @default true
+   */
+  readonly userDataCausesReplacement?: boolean;
+}
+
+/** every key of DropletOptions: the constructs refuse keys they do not know. */
+export const DROPLET_OPTION_KEYS: Record<keyof DropletOptions, true> = {
+  region: true,
+  size: true,
+  image: true,
+  tags: true,
+  monitoring: true,
+  vpcUuid: true,
+  cloudflaredAptUrl: true,
+  cloudflaredAptSuite: true,
+  cloudflaredAptComponent: true,
+  cloudflaredAptKeyUrl: true,
+  restrictMetadataService: true,
+  allowPortForwarding: true,
+  waitForReady: true,
+  waitForReadyTimeoutSec: true,
+  backups: true,
+  ipv6: true,
+  volumeIds: true,
+  projectId: true,
+  gracefulShutdown: true,
+  extraCloudConfig: true,
+  userDataCausesReplacement: true,
+};
