@@ -257,6 +257,7 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     assert(root.code === 0 && root.stdout.includes(s.tunnelToken), `after nft flush ruleset, root could not read: ${show(root)}`);
   });
 
+  if (fact('sshd-penalties')) log(`note: sshd's own word on per-source penalties:\n${fact('sshd-penalties')}\n${fact('sshd-penalty-config')}`);
   const failed = fact('failed-units');
   if (failed) log(`note: failed units in the VM:\n${failed}`);
   if (checks.failed > 0) {
