@@ -5,22 +5,40 @@ import { join } from 'path';
 import { gzipSync } from 'zlib';
 import { hashOf, log, run, Timings } from './util';
 
-/** The Debian release the test VM runs. */
-export const DEBIAN_SUITE = 'bookworm';
-
 /**
- * What goes into the image besides debootstrap's minbase: enough to boot under QEMU (kernel,
- * systemd, udev, DHCP), cloud-init with its NoCloud datasource, and what our setup script calls
- * (openssh-server, curl, gnupg for the signed-by key, sudo, ca-certificates, nftables for the
- * metadata guard).
+ * What goes into every image besides debootstrap's minbase: enough to boot under QEMU (kernel,
+ * systemd, udev, ifupdown for the network config cloud-init writes), cloud-init, and what our
+ * setup script calls (openssh-server, curl, gnupg for the signed-by key, sudo, ca-certificates,
+ * nftables for the metadata guard).
  */
-export const IMAGE_PACKAGES = [
+const COMMON_PACKAGES = [
   'systemd-sysv', 'udev', 'dbus', 'cloud-init', 'python3-cffi-backend', 'openssh-server',
-  'linux-image-amd64', 'ifupdown', 'isc-dhcp-client', 'iproute2', 'sudo', 'gnupg', 'netbase',
+  'linux-image-amd64', 'ifupdown', 'iproute2', 'sudo', 'gnupg', 'netbase',
   'ca-certificates', 'procps', 'curl', 'nftables',
 ];
 
-export const DEBOOTSTRAP_ARGS = ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`];
+/** A Debian release the test boots. */
+export interface Distro {
+  /** the name in the summary line and the cache, e.g. `debian-12`. */
+  readonly name: string;
+  /** debootstrap's suite. */
+  readonly suite: string;
+  readonly packages: readonly string[];
+}
+
+/**
+ * The two releases that bracket the Ubuntu images droplets run: Debian 12 (cloud-init 22.4,
+ * OpenSSH 9.2) and Debian 13 (cloud-init 25.1, OpenSSH 10.0). Each has a DHCP client for
+ * cloud-init's fallback network config; trixie no longer ships isc-dhcp-client by default.
+ */
+export const DISTROS: readonly Distro[] = [
+  { name: 'debian-12', suite: 'bookworm', packages: [...COMMON_PACKAGES, 'isc-dhcp-client'] },
+  { name: 'debian-13', suite: 'trixie', packages: [...COMMON_PACKAGES, 'dhcpcd-base'] },
+];
+
+export function debootstrapArgs(distro: Distro): string[] {
+  return ['--variant=minbase', `--include=${distro.packages.join(',')}`];
+}
 
 /** The image's disk size; mkfs.ext4 leaves the file sparse, so this costs only what is used. */
 const DISK_SIZE = '3G';
@@ -34,6 +52,7 @@ const STANDIN_SOURCE = join(__dirname, 'standin', 'cloudflared');
 
 /** A built image and the package source the test renders into the cloud-config. */
 export interface Image {
+  readonly distro: Distro;
   readonly dir: string;
   readonly disk: string;
   readonly kernel: string;
@@ -48,8 +67,9 @@ export interface Image {
   readonly standinVersion: string;
 }
 
-function describeImage(dir: string): Image {
+function describeImage(distro: Distro, dir: string): Image {
   return {
+    distro,
     dir,
     disk: join(dir, 'disk.img'),
     kernel: join(dir, 'vmlinuz'),
@@ -64,8 +84,8 @@ function describeImage(dir: string): Image {
 }
 
 /** The cache keys: one for the debootstrapped tree, one for the finished image built from it. */
-export function cacheKeys(): { rootfs: string; image: string } {
-  const rootfs = hashOf('rootfs-v1', DEBIAN_SUITE, ...DEBOOTSTRAP_ARGS);
+export function cacheKeys(distro: Distro): { rootfs: string; image: string } {
+  const rootfs = hashOf('rootfs-v1', distro.suite, ...debootstrapArgs(distro));
   // this file is the image-build code: any change to it rebuilds the image (not the rootfs).
   const image = hashOf('image-v1', rootfs, readFileSync(__filename), readFileSync(STANDIN_SOURCE), DISK_SIZE);
   return { rootfs, image };
@@ -187,24 +207,36 @@ async function customise(root: string, work: string): Promise<void> {
   for (const f of await fs.readdir(join(root, 'etc/ssh'))) {
     if (f.startsWith('ssh_host_')) await fs.rm(join(root, 'etc/ssh', f));
   }
-  // only the seed disk is there to find; skipping the other datasources saves boot time. The
-  // locale is what Ubuntu's cloud images default to: Debian's locale-gen ignores its argument, so
-  // cloud-init's default en_US.UTF-8 fails on an image whose /etc/locale.gen enables nothing.
-  await write(root, 'etc/cloud/cloud.cfg.d/01_e2e.cfg', 'datasource_list: [ NoCloud, None ]\nlocale: C.UTF-8\n');
+  // what a droplet's image says: the DigitalOcean datasource, found from the SMBIOS vendor the
+  // VM is given, reading the stand-in metadata service (skipping the others saves boot time).
+  // The locale is what Ubuntu's cloud images default to: Debian's locale-gen ignores its
+  // argument, so cloud-init's default en_US.UTF-8 fails on an image whose /etc/locale.gen
+  // enables nothing.
+  // The disk is a bare ext4 file system without a partition table, already its full size:
+  // cloud-init 25's resizefs fails on it (status: error) where a droplet's partitioned disk grows.
+  await write(root, 'etc/cloud/cloud.cfg.d/01_e2e.cfg',
+    'datasource_list: [ DigitalOcean, None ]\nlocale: C.UTF-8\nresize_rootfs: false\ngrowpart:\n  mode: "off"\n');
   await write(root, 'etc/fstab', '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   await write(root, 'etc/hostname', 'localhost\n');
   await buildAptRepository(root, work);
 }
 
-async function debootstrap(cache: string, key: string, mirror: string): Promise<string> {
+/** Where debootstrap fetches from, and apt's HTTP proxy when the machine has one. */
+export interface MirrorConfig {
+  readonly mirror: string;
+  readonly httpProxy?: string;
+}
+
+async function debootstrap(cache: string, distro: Distro, key: string, source: MirrorConfig): Promise<string> {
   const dir = join(cache, `rootfs-${key}`);
   const partial = `${dir}.partial`;
   await fs.rm(partial, { recursive: true, force: true });
-  const logFile = join(cache, 'debootstrap.log');
-  const args = [...DEBOOTSTRAP_ARGS, DEBIAN_SUITE, partial, mirror];
-  log(`debootstrap ${args.join(' ')} (log: ${logFile})`);
+  const logFile = join(cache, `debootstrap-${distro.name}.log`);
+  const args = [...debootstrapArgs(distro), distro.suite, partial, source.mirror];
+  const env = source.httpProxy && !process.env.http_proxy ? { ...process.env, http_proxy: source.httpProxy } : process.env;
+  log(`debootstrap ${args.join(' ')}${env.http_proxy ? ` (http_proxy ${env.http_proxy})` : ''} (log: ${logFile})`);
   try {
-    const r = await run('debootstrap', args, { timeoutMs: 20 * 60_000, allowFail: true });
+    const r = await run('debootstrap', args, { timeoutMs: 20 * 60_000, allowFail: true, env });
     await fs.writeFile(logFile, r.stdout + r.stderr);
     if (r.code !== 0) {
       const debootstrapLog = join(partial, 'debootstrap/debootstrap.log');
@@ -219,7 +251,16 @@ async function debootstrap(cache: string, key: string, mirror: string): Promise<
   return dir;
 }
 
-async function prune(cache: string, keep: string[]): Promise<void> {
+/** The cache entries the given releases use; everything else under `cache` is stale. */
+export function cacheEntries(distros: readonly Distro[]): string[] {
+  return distros.flatMap((d) => {
+    const keys = cacheKeys(d);
+    return [`image-${keys.image}`, `rootfs-${keys.rootfs}`];
+  });
+}
+
+/** Removes cache entries no current release uses (old keys, a killed run's tmp- directory). */
+export async function prune(cache: string, keep: string[]): Promise<void> {
   for (const entry of await fs.readdir(cache)) {
     if (/^(rootfs|image|tmp)-/.test(entry) && !keep.includes(entry)) {
       log(`removing stale cache entry ${entry}`);
@@ -234,26 +275,28 @@ async function prune(cache: string, keep: string[]): Promise<void> {
  * The debootstrapped tree is cached on its own (`rootfs-KEY`), so changing the stand-in package
  * or the customisation rebuilds the image in seconds instead of running debootstrap again.
  */
-export async function ensureImage(cache: string, timings: Timings, mirror: string): Promise<Image> {
+export async function ensureImage(cache: string, distro: Distro, timings: Timings,
+  source: () => Promise<MirrorConfig>): Promise<Image> {
   await fs.mkdir(cache, { recursive: true });
-  const keys = cacheKeys();
+  const keys = cacheKeys(distro);
   const imageDir = join(cache, `image-${keys.image}`);
   const rootfsDir = join(cache, `rootfs-${keys.rootfs}`);
-  const work = join(cache, `tmp-${process.pid}`);
-  await prune(cache, [`image-${keys.image}`, `rootfs-${keys.rootfs}`]);
+  const work = join(cache, `tmp-${process.pid}-${distro.name}`);
   if (existsSync(join(imageDir, 'manifest.json'))) {
-    timings.skipped('debootstrap', `cached image-${keys.image}`);
-    timings.skipped('image', 'cached');
-    return describeImage(imageDir);
+    timings.skipped(`${distro.name} debootstrap`, `cached image-${keys.image}`);
+    timings.skipped(`${distro.name} image`, 'cached');
+    return describeImage(distro, imageDir);
   }
 
   if (existsSync(rootfsDir)) {
-    timings.skipped('debootstrap', `cached rootfs-${keys.rootfs}`);
+    timings.skipped(`${distro.name} debootstrap`, `cached rootfs-${keys.rootfs}`);
   } else {
-    await timings.time('debootstrap', () => debootstrap(cache, keys.rootfs, mirror));
+    // the mirror is looked up only when needed: a warm cache runs without any apt source.
+    const mirror = await source();
+    await timings.time(`${distro.name} debootstrap`, () => debootstrap(cache, distro, keys.rootfs, mirror));
   }
 
-  await timings.time('image', async () => {
+  await timings.time(`${distro.name} image`, async () => {
     const root = join(work, 'root');
     const out = join(work, 'out');
     await fs.mkdir(out, { recursive: true });
@@ -271,13 +314,13 @@ export async function ensureImage(cache: string, timings: Timings, mirror: strin
       // mkfs.ext4 -d copies the tree with owners and modes intact, without loop devices or mounts.
       await run('mkfs.ext4', ['-q', '-F', '-L', 'e2e-root', '-d', root, join(out, 'disk.img'), DISK_SIZE]);
       await fs.writeFile(join(out, 'manifest.json'), `${JSON.stringify({
-        key: keys.image, rootfs: keys.rootfs, built: new Date().toISOString(), suite: DEBIAN_SUITE,
-        debootstrapArgs: DEBOOTSTRAP_ARGS, kernel, initrd, standinVersion: STANDIN_VERSION,
+        key: keys.image, rootfs: keys.rootfs, built: new Date().toISOString(), distro: distro.name, suite: distro.suite,
+        debootstrapArgs: debootstrapArgs(distro), kernel, initrd, standinVersion: STANDIN_VERSION,
       }, null, 2)}\n`);
       await fs.rename(out, imageDir);
     } finally {
       await fs.rm(work, { recursive: true, force: true });
     }
   });
-  return describeImage(imageDir);
+  return describeImage(distro, imageDir);
 }

@@ -1,35 +1,44 @@
 /**
- * End-to-end test (issue #4): boots a Debian VM under QEMU with the cloud-config that
- * `renderCloudInit` makes, then checks from the host that an Access-style SSH certificate logs
- * in and everything else is refused, and that the cloudflared service runs with its token.
+ * End-to-end test (issues #4, #13): for each Debian release in {@link DISTROS}, boots a VM
+ * under QEMU the way a droplet boots (SMBIOS vendor DigitalOcean, a stand-in metadata service at
+ * 169.254.169.254 serving the cloud-config that `renderCloudInit` makes as user_data), then
+ * checks from the host that an Access-style SSH certificate logs in and everything else is
+ * refused, that the cloudflared service runs with its token, and that a login reaches neither
+ * the metadata service nor anything through a forward. After each image it prints
+ * `e2e: <image>: datasource <name>, cloud-init <version>, OpenSSH <version>, <n> passed, <m> failed`.
  *
- * Usage: `npm run test:e2e`. Needs root and: debootstrap qemu-system-x86 cloud-image-utils
- * e2fsprogs openssh-client gnupg. Environment:
+ * Usage: `npm run test:e2e`. Needs root and: debootstrap qemu-system-x86 e2fsprogs
+ * openssh-client gnupg python3. Environment:
  * - `CI=true`: a missing tool fails the run instead of skipping it.
- * - `E2E_CACHE_DIR` (default `.e2e-cache/`): where the built image is kept between runs.
- * - `E2E_DEBIAN_MIRROR` (default http://deb.debian.org/debian): debootstrap's mirror.
+ * - `E2E_CACHE_DIR` (default `.e2e-cache/`): where the built images are kept between runs.
+ * - `E2E_DEBIAN_MIRROR` (default: the first Debian archive in the machine's apt sources):
+ *   debootstrap's mirror.
+ * - `E2E_IMAGES` (default `debian-12,debian-13`): which releases to boot.
+ * - `E2E_SKIP`: a regular expression; checks whose name matches are listed as skipped.
  * - `E2E_APT_KEY=asc`: hand the VM the ASCII-armoured repository key instead of the binary one.
- * - `E2E_TIMEOUT_SEC` (default 1200): the whole run is abandoned after this long.
- * - `E2E_KEEP=1`: keep the scratch directory (seed, console log, keys) even when the run passes.
+ * - `E2E_TIMEOUT_SEC` (default 2400): the whole run is abandoned after this long.
+ * - `E2E_KEEP=1`: keep the scratch directories (metadata, console log, keys) even on success.
  * - `E2E_VM_CPUS` (default 2), `E2E_QEMU_CPU` (default max): the guest's CPUs and CPU model.
  */
-import { randomUUID } from 'crypto';
+import { randomBytes, randomInt, randomUUID } from 'crypto';
 import { accessSync, constants, existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
 import { renderCloudInit } from '../lib/cloud-init';
-import { AccessUserInput } from '../lib/users';
-import { ensureImage } from './image';
-import { Credential, offeredMethods, SshClient, wasRefused } from './ssh';
+import { assertions, JDOE, SRHEA, USERS } from './assertions';
+import { Checks, ImageFacts, show, summaryLine } from './checks';
+import { cacheEntries, Distro, DISTROS, ensureImage, Image, prune } from './image';
+import { Droplet, MetadataService } from './metadata';
+import { aptHttpProxy, resolveMirror } from './mirror';
+import { SshClient } from './ssh';
 import { log, RunResult, sleep, Timings } from './util';
-import { makeSeed, Vm } from './vm';
+import { Vm } from './vm';
 
 const REPO_ROOT = join(__dirname, '..');
 const CACHE_DIR = process.env.E2E_CACHE_DIR ?? join(REPO_ROOT, '.e2e-cache');
-const MIRROR = process.env.E2E_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const IN_CI = process.env.CI === 'true';
-const TIMEOUT_SEC = Number(process.env.E2E_TIMEOUT_SEC ?? 1200);
-const BOOT_TIMEOUT_MS = 6 * 60_000;
+const TIMEOUT_SEC = Number(process.env.E2E_TIMEOUT_SEC ?? 2400);
+const BOOT_TIMEOUT_MS = 8 * 60_000;
 const CLOUD_INIT_TIMEOUT_MS = 8 * 60_000;
 const VM_CPUS = Number(process.env.E2E_VM_CPUS ?? 2);
 const VM_MEMORY_MB = 1024;
@@ -38,8 +47,6 @@ const VM_MEMORY_MB = 1024;
 const TOOLS: [string, string][] = [
   ['debootstrap', 'debootstrap'],
   ['qemu-system-x86_64', 'qemu-system-x86'],
-  ['cloud-localds', 'cloud-image-utils'],
-  ['genisoimage', 'genisoimage'],
   ['mkfs.ext4', 'e2fsprogs'],
   ['dpkg-deb', 'dpkg'],
   ['ssh', 'openssh-client'],
@@ -47,43 +54,8 @@ const TOOLS: [string, string][] = [
   ['gpg', 'gnupg'],
   ['gpgconf', 'gnupg'],
   ['gpgv', 'gpgv'],
+  ['python3', 'python3'],
 ];
-
-const SRHEA = { email: 'srhea@cloudflare.com', unix: 'srhea', principal: 'srhea' };
-const JDOE = { email: 'jane.doe@example.com', unix: 'jdoe', principal: 'jane.doe' };
-const USERS: AccessUserInput[] = [SRHEA.email, { email: JDOE.email, unixName: JDOE.unix, sudo: true }];
-
-/** Shaped like a real tunnel token (base64 JSON), fresh each run so a stale VM cannot pass. */
-const TUNNEL_TOKEN = Buffer.from(JSON.stringify({
-  a: 'e2e0000000000000000000000000acct', t: randomUUID(), s: Buffer.from(randomUUID()).toString('base64'),
-})).toString('base64');
-
-class Checks {
-  passed = 0;
-  failed = 0;
-
-  async check(name: string, fn: () => Promise<void> | void): Promise<boolean> {
-    try {
-      await fn();
-      this.passed++;
-      log(`ok   - ${name}`);
-      return true;
-    } catch (e) {
-      this.failed++;
-      const message = e instanceof Error ? e.message : String(e);
-      log(`FAIL - ${name}\n${message.split('\n').map((l) => `       ${l}`).join('\n')}`);
-      return false;
-    }
-  }
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-function show(r: RunResult): string {
-  return `exit ${r.code ?? r.signal}; stdout: ${JSON.stringify(r.stdout.trim().slice(-600))}; stderr: ${JSON.stringify(r.stderr.trim().slice(-600))}`;
-}
 
 function findTool(cmd: string): boolean {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
@@ -111,53 +83,120 @@ function missingPrerequisites(): string[] {
   return problems;
 }
 
-/** The script run as root inside the VM (through jdoe's sudo) that gathers what is asserted. */
-const FACTS_SCRIPT = `
-set +e
-unit=cloudflared-access.service
-# the setup script starts the unit with --no-block; give it a moment to report ready.
-for i in $(seq 60); do systemctl is-active -q $unit && break; sleep 1; done
-section() { echo "=== $1"; }
-section dropins; ls -1 /etc/ssh/sshd_config.d
-section cloud-init-conf; cat /etc/ssh/sshd_config.d/50-cloud-init.conf
-section tunnel-env; stat -c '%a %U %G' /etc/cloudflared-access/tunnel.env
-section tunnel-dir; stat -c '%a %U %G' /etc/cloudflared-access
-section active; systemctl is-active $unit
-section enabled; systemctl is-enabled $unit
-section show; systemctl show -p Type,DynamicUser,MainPID,StatusText,NRestarts,ExecMainStartTimestamp $unit
-section journal; journalctl -b -u $unit --no-pager -o cat
-section cmdline; pid=$(systemctl show -p MainPID --value $unit); tr '\\0' ' ' < /proc/$pid/cmdline; echo
-section proc-uid; awk '/^Uid:/ {print $2}' /proc/$pid/status
-section apt-source; cat /etc/apt/sources.list.d/cloudflared.list
-section keyring; ls -1 /usr/share/keyrings/ | grep cloudflared
-section dpkg; dpkg-query -W -f '\${Package} \${Version} \${Status}\\n' cloudflared
-section policy; apt-cache policy cloudflared
-section passwd; getent passwd ${SRHEA.unix} ${JDOE.unix}
-section shadow; getent shadow ${SRHEA.unix} ${JDOE.unix} | awk -F: '{print $1, substr($2, 1, 1)}'
-section principals; for f in /etc/ssh/auth_principals/*; do echo "$(basename $f): $(cat $f)"; done
-section ca; cat /etc/ssh/ca.pub
-section setup-log; grep 'cdktf-access-droplet:' /var/log/cloud-init-output.log
-section sshd-journal; journalctl -b -u ssh.service --no-pager -o cat | grep -E 'Accepted|REFUSED|principal|Certificate|CA|invalid' | tail -n 40
-section failed-units; systemctl --failed --no-legend --plain
-section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log
-`;
+/** The releases to boot: all of them, or those named in E2E_IMAGES. */
+function selectedDistros(): Distro[] {
+  const names = process.env.E2E_IMAGES?.split(',').map((n) => n.trim()).filter(Boolean);
+  if (!names) return [...DISTROS];
+  const unknown = names.filter((n) => !DISTROS.some((d) => d.name === n));
+  if (unknown.length > 0) {
+    throw new Error(`E2E_IMAGES names ${unknown.join(', ')}; known images: ${DISTROS.map((d) => d.name).join(', ')}`);
+  }
+  return DISTROS.filter((d) => names.includes(d.name));
+}
 
-function sections(text: string): Map<string, string> {
-  const map = new Map<string, string>();
-  const parts = text.split(/^=== (\S+)\n/m);
-  for (let i = 1; i + 1 < parts.length; i += 2) map.set(parts[i], parts[i + 1].trimEnd());
-  return map;
+/** Shaped like a real tunnel token (base64 JSON), fresh each run so a stale VM cannot pass. */
+function tunnelToken(): string {
+  return Buffer.from(JSON.stringify({
+    a: 'e2e0000000000000000000000000acct', t: randomUUID(), s: Buffer.from(randomUUID()).toString('base64'),
+  })).toString('base64');
+}
+
+/** What is running right now, for the signal and timeout handlers. */
+const current: { vm?: Vm; scratch?: string; lock?: string } = {};
+
+/** Boots one image and runs the checks on it; every failure ends up counted in `checks`. */
+async function testImage(image: Image, timings: Timings, checks: Checks): Promise<ImageFacts> {
+  const name = image.distro.name;
+  const dir = mkdtempSync(join(tmpdir(), `access-droplet-e2e-${name}-`));
+  current.scratch = dir;
+  let facts: ImageFacts = {};
+  let vm: Vm | undefined;
+  try {
+    const token = tunnelToken();
+    const keyUrl = process.env.E2E_APT_KEY === 'asc' ? image.aptKeyUrlArmoured : image.aptKeyUrlBinary;
+    const client = await SshClient.create(dir);
+    const userData = renderCloudInit({
+      caPublicKey: await client.caPublicKey(),
+      tunnelToken: token,
+      users: USERS,
+      cloudflaredAptUrl: image.aptUrl,
+      cloudflaredAptKeyUrl: keyUrl,
+      cloudflaredAptSuite: image.aptSuite,
+      cloudflaredAptComponent: image.aptComponent,
+    });
+    const droplet: Droplet = {
+      id: randomInt(100_000_000, 999_999_999),
+      hostname: 'access-droplet-e2e',
+      region: 'fra1',
+      userData,
+      // DigitalOcean's vendor data is cloud-config too; this part makes /etc/hosts name the host.
+      vendorData: '#cloud-config\nmanage_etc_hosts: true\n',
+      publicKeys: [readFileSync(`${client.key}.pub`, 'utf8').trim()],
+      mac: `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`,
+    };
+    const metadata = await MetadataService.create(join(dir, 'metadata'), droplet);
+    log(`${name}: droplet ${droplet.id}, mac ${droplet.mac}, apt source in the VM: ${image.aptUrl} ${image.aptSuite} ${image.aptComponent}, key ${keyUrl}`);
+
+    const certs = {
+      jdoe: await client.cert('jdoe', { principal: JDOE.principal }),
+      srhea: await client.cert('srhea', { principal: SRHEA.principal }),
+    };
+
+    await timings.time(`${name} boot-to-ssh`, async () => {
+      vm = await Vm.boot(image, metadata, droplet, dir, VM_CPUS, VM_MEMORY_MB);
+      current.vm = vm;
+      log(`qemu pid ${vm.pid}, ssh forwarded from 127.0.0.1:${vm.sshPort}, console ${vm.consoleLog}`);
+      const until = Date.now() + BOOT_TIMEOUT_MS;
+      let last: RunResult | undefined;
+      for (;;) {
+        if (vm.exited) throw new Error(`qemu ${vm.exited} before ssh came up`);
+        last = await client.ssh(vm.sshPort, JDOE.unix, certs.jdoe, 'true', { timeoutMs: 60_000, penaltyWaitMs: 0 });
+        if (last.code === 0) return;
+        if (Date.now() > until) {
+          throw new Error(`no certificate login within ${BOOT_TIMEOUT_MS / 1000} s; last attempt: ${show(last)}`);
+        }
+        await sleep(2000);
+      }
+    });
+
+    const status = await timings.time(`${name} cloud-init done`, () =>
+      // cloud-init 22.4's `status --wait` returns as soon as any stage has an error, before the
+      // final stage (our setup script) has run; result.json appears only when that stage ends.
+      client.ssh(vm!.sshPort, JDOE.unix, certs.jdoe,
+        'while [ ! -e /run/cloud-init/result.json ]; do sleep 2; done; cloud-init status --wait --long',
+        { timeoutMs: CLOUD_INIT_TIMEOUT_MS }));
+
+    facts = await timings.time(`${name} assertions`, () => assertions({
+      checks, client, sshPort: vm!.sshPort, status, certs, metadata, droplet, tunnelToken: token,
+    }));
+    if (client.penalties > 0) log(`${name}: sshd shut out ${client.penalties} connection attempts after failed logins (PerSourcePenalties); each was retried`);
+  } catch (e) {
+    checks.fail(e instanceof Error ? e.message : String(e));
+  } finally {
+    if (checks.failed > 0 && vm) log(`${name}: serial console, last 80 lines (${vm.consoleLog}):\n${vm.consoleTail(80)}`);
+    await vm?.stop();
+    current.vm = undefined;
+    if (checks.failed > 0 || process.env.E2E_KEEP === '1') {
+      log(`${name}: scratch directory kept: ${dir}`);
+    } else {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    current.scratch = undefined;
+  }
+  return facts;
 }
 
 async function main(): Promise<number> {
   const timings = new Timings();
-  const checks = new Checks();
-  let vm: Vm | undefined;
-  let scratch: string | undefined;
-  let failure: string | undefined;
-  let lock: string | undefined;
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  const count = (c: Checks) => {
+    totals.passed += c.passed;
+    totals.failed += c.failed;
+    totals.skipped += c.skipped;
+  };
+  const closing = () => `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`;
 
-  const cleanup = () => vm?.kill();
+  const cleanup = () => current.vm?.kill();
   process.on('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
@@ -168,11 +207,12 @@ async function main(): Promise<number> {
   }
   const deadline = setTimeout(() => {
     log(`FAIL - the run took longer than E2E_TIMEOUT_SEC=${TIMEOUT_SEC}; abandoning it`);
-    if (vm) log(`serial console (last 60 lines):\n${vm.consoleTail(60)}`);
+    if (current.vm) log(`serial console (last 60 lines):\n${current.vm.consoleTail(60)}`);
     cleanup();
-    if (lock) rmSync(lock, { force: true });
-    if (scratch) log(`scratch directory kept: ${scratch}`);
-    log(`${checks.passed} passed, ${checks.failed + 1} failed`);
+    if (current.lock) rmSync(current.lock, { force: true });
+    if (current.scratch) log(`scratch directory kept: ${current.scratch}`);
+    totals.failed++;
+    log(closing());
     process.exit(1);
   }, TIMEOUT_SEC * 1000);
 
@@ -190,82 +230,47 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  const summaries: string[] = [];
   try {
+    const distros = selectedDistros();
     await fs.mkdir(CACHE_DIR, { recursive: true });
-    lock = await takeLock(join(CACHE_DIR, 'lock'));
-    const image = await ensureImage(CACHE_DIR, timings, MIRROR);
-    scratch = mkdtempSync(join(tmpdir(), 'access-droplet-e2e-'));
-    const dir = scratch;
-
-    const keyUrl = process.env.E2E_APT_KEY === 'asc' ? image.aptKeyUrlArmoured : image.aptKeyUrlBinary;
-    const { client, seed } = await timings.time('seed', async () => {
-      const c = await SshClient.create(dir);
-      const userData = renderCloudInit({
-        caPublicKey: await c.caPublicKey(),
-        tunnelToken: TUNNEL_TOKEN,
-        users: USERS,
-        cloudflaredAptUrl: image.aptUrl,
-        cloudflaredAptKeyUrl: keyUrl,
-        cloudflaredAptSuite: image.aptSuite,
-        cloudflaredAptComponent: image.aptComponent,
-      });
-      return { client: c, seed: await makeSeed(dir, userData, `e2e-${randomUUID()}`) };
-    });
-    log(`apt source in the VM: ${image.aptUrl} ${image.aptSuite} ${image.aptComponent}, key ${keyUrl}`);
-
-    const jdoeCert = await client.cert('jdoe', { principal: JDOE.principal });
-    const srheaCert = await client.cert('srhea', { principal: SRHEA.principal });
-
-    await timings.time('boot-to-ssh', async () => {
-      vm = await Vm.boot(image, seed, dir, VM_CPUS, VM_MEMORY_MB);
-      log(`qemu pid ${vm.pid}, ssh forwarded from 127.0.0.1:${vm.sshPort}, console ${vm.consoleLog}`);
-      const until = Date.now() + BOOT_TIMEOUT_MS;
-      let last: RunResult | undefined;
-      for (;;) {
-        if (vm.exited) throw new Error(`qemu ${vm.exited} before ssh came up`);
-        last = await client.ssh(vm.sshPort, JDOE.unix, jdoeCert, 'true', { timeoutMs: 60_000 });
-        if (last.code === 0) return;
-        if (Date.now() > until) {
-          throw new Error(`no certificate login within ${BOOT_TIMEOUT_MS / 1000} s; last attempt: ${show(last)}`);
-        }
-        await sleep(2000);
+    current.lock = await takeLock(join(CACHE_DIR, 'lock'));
+    await prune(CACHE_DIR, cacheEntries(DISTROS));
+    let source: { mirror: string; httpProxy?: string } | undefined;
+    const mirror = async () => {
+      if (!source) {
+        const { mirror: m, from } = resolveMirror();
+        source = { mirror: m, httpProxy: await aptHttpProxy() };
+        log(`debian mirror ${m} (from ${from})${source.httpProxy ? `, apt's http proxy ${source.httpProxy}` : ''}`);
       }
-    });
-
-    const status = await timings.time('cloud-init done', async () => {
-      // cloud-init 22.4's `status --wait` returns as soon as any stage has an error, before the
-      // final stage (our setup script) has run; result.json appears only when that stage ends.
-      return client.ssh(vm!.sshPort, JDOE.unix, jdoeCert,
-        'while [ ! -e /run/cloud-init/result.json ]; do sleep 2; done; cloud-init status --wait --long',
-        { timeoutMs: CLOUD_INIT_TIMEOUT_MS });
-    });
-
-    await timings.time('assertions', () => assertions(checks, client, vm!, status, { jdoeCert, srheaCert }));
+      return source;
+    };
+    for (const distro of distros) {
+      const checks = new Checks();
+      let facts: ImageFacts = {};
+      try {
+        const image = await ensureImage(CACHE_DIR, distro, timings, mirror);
+        facts = await testImage(image, timings, checks);
+      } catch (e) {
+        checks.fail(`${distro.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      count(checks);
+      const line = summaryLine(distro.name, facts, checks);
+      summaries.push(line);
+      log(line);
+    }
   } catch (e) {
-    failure = e instanceof Error ? e.message : String(e);
+    totals.failed++;
+    log(`FAIL - ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     clearTimeout(deadline);
-    await vm?.stop();
-    if (lock) await fs.rm(lock, { force: true });
+    if (current.lock) await fs.rm(current.lock, { force: true });
   }
 
-  if (failure) {
-    checks.failed++;
-    log(`FAIL - ${failure}`);
-  }
-  if (checks.failed > 0 && vm) {
-    log(`serial console, last 80 lines (${vm.consoleLog}):\n${vm.consoleTail(80)}`);
-  }
-  if (scratch) {
-    if (checks.failed > 0 || process.env.E2E_KEEP === '1') {
-      log(`scratch directory kept: ${scratch}`);
-    } else {
-      await fs.rm(scratch, { recursive: true, force: true });
-    }
-  }
   log(`timings:\n${timings.summary()}`);
-  log(`${checks.passed} passed, ${checks.failed} failed`);
-  return checks.failed > 0 ? 1 : 0;
+  for (const line of summaries) log(line);
+  log(closing());
+  return totals.failed > 0 ? 1 : 0;
 }
 
 /** One run at a time per cache: a second one would rebuild or prune under the first's feet. */
@@ -287,181 +292,6 @@ async function takeLock(path: string): Promise<string> {
     if (alive) throw new Error(`another e2e run (pid ${holder}) holds ${path}; wait for it or remove the file`);
     await fs.writeFile(path, String(process.pid));
     return path;
-  }
-}
-
-async function assertions(checks: Checks, client: SshClient, vm: Vm, status: RunResult,
-  certs: { jdoeCert: Credential; srheaCert: Credential }): Promise<void> {
-  const port = vm.sshPort;
-  const ssh = (user: string, cred: Credential, command: string, input?: string) =>
-    client.ssh(port, user, cred, command, { input });
-
-  await checks.check('cloud-init finished with status done', () => {
-    assert(/^status: done$/m.test(status.stdout), `cloud-init status --wait --long: ${show(status)}`);
-  });
-
-  // logins that must work, each landing in the right account.
-  for (const [u, cert] of [[SRHEA, certs.srheaCert], [JDOE, certs.jdoeCert]] as const) {
-    await checks.check(`certificate for principal ${u.principal} logs in as ${u.unix}`, async () => {
-      const r = await ssh(u.unix, cert, 'id -un');
-      assert(r.code === 0 && r.stdout.trim() === u.unix, show(r));
-    });
-  }
-
-  // logins that must be refused, tried side by side to save time.
-  const refusals: [string, string, () => Promise<Credential>][] = [
-    ['wrong principal: srhea\'s certificate as jdoe', JDOE.unix, async () => certs.srheaCert],
-    ['unmapped principal: a certificate for "jdoe" (the Unix name, not jane.doe)', JDOE.unix,
-      () => client.cert('unmapped', { principal: JDOE.unix })],
-    ['certificate from another CA', SRHEA.unix, () => client.cert('other-ca', { principal: SRHEA.principal, ca: client.otherCa })],
-    ['expired certificate', SRHEA.unix, () => client.cert('expired', { principal: SRHEA.principal, validity: '20200101:20200102' })],
-    ['root, with a CA-signed certificate for principal root', 'root', () => client.cert('root', { principal: 'root' })],
-  ];
-  const results = await Promise.all(refusals.map(async ([, user, cred]) => ssh(user, await cred(), 'id -un')));
-  for (const [i, [name]] of refusals.entries()) {
-    await checks.check(`refused: ${name}`, () => {
-      assert(wasRefused(results[i]), `expected "Permission denied", got ${show(results[i])}`);
-    });
-  }
-
-  await checks.check('sudo -n true works for jdoe (sudo: true) and not for srhea', async () => {
-    const [j, s] = await Promise.all([
-      ssh(JDOE.unix, certs.jdoeCert, 'sudo -n true'),
-      ssh(SRHEA.unix, certs.srheaCert, 'sudo -n true'),
-    ]);
-    assert(j.code === 0, `jdoe: ${show(j)}`);
-    assert(s.code !== 0 && /password is required|not allowed|may not run sudo/.test(s.stderr), `srhea: ${show(s)}`);
-  });
-
-  // the key alone, even listed in the user's own authorized_keys: only certificates open accounts.
-  await checks.check('refused: plain key, even listed in ~/.ssh/authorized_keys', async () => {
-    const pub = readFileSync(`${client.key}.pub`, 'utf8').trim();
-    const home = `/home/${SRHEA.unix}/.ssh`;
-    const put = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', [
-      'set -e', `install -d -m 0700 -o ${SRHEA.unix} -g ${SRHEA.unix} ${home}`,
-      `echo '${pub}' > ${home}/authorized_keys`,
-      `chown ${SRHEA.unix}:${SRHEA.unix} ${home}/authorized_keys`, `chmod 0600 ${home}/authorized_keys`,
-    ].join('\n'));
-    assert(put.code === 0, `writing authorized_keys: ${show(put)}`);
-    const r = await ssh(SRHEA.unix, { kind: 'key' }, 'id -un');
-    assert(wasRefused(r), `expected "Permission denied", got ${show(r)}`);
-  });
-
-  const factsRun = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', FACTS_SCRIPT);
-  const facts = sections(factsRun.stdout);
-  const fact = (name: string) => {
-    const v = facts.get(name);
-    if (v === undefined) throw new Error(`no "${name}" in the VM's facts: ${show(factsRun)}`);
-    return v;
-  };
-
-  await checks.check('users exist with bash, their email as gecos, locked passwords and principals files', () => {
-    const passwd = fact('passwd');
-    for (const u of [SRHEA, JDOE]) {
-      const line = passwd.split('\n').find((l) => l.startsWith(`${u.unix}:`));
-      assert(line, `no passwd entry for ${u.unix}:\n${passwd}`);
-      const f = line.split(':');
-      assert(f[4] === u.email && f[6] === '/bin/bash', `passwd entry for ${u.unix}: ${line}`);
-    }
-    assert(/^srhea !$/m.test(fact('shadow')) && /^jdoe !$/m.test(fact('shadow')), `passwords not locked:\n${fact('shadow')}`);
-    const principals = fact('principals');
-    assert(/^srhea: srhea$/m.test(principals) && /^jdoe: jane\.doe$/m.test(principals), `principals files:\n${principals}`);
-    assert(fact('ca').trim() === readFileSync(`${client.ca}.pub`, 'utf8').trim(), `ca.pub: ${fact('ca')}`);
-  });
-
-  // cloud-init 22.4 applies `ssh_pwauth: false` by rewriting 50-cloud-init.conf itself, so put
-  // back what DigitalOcean's image says (and what cloud-init writes for `ssh_pwauth: true` in
-  // vendor data), restart sshd, and check that the drop-in still decides.
-  log(`note: cloud-init left 50-cloud-init.conf as: ${JSON.stringify(fact('cloud-init-conf'))}`);
-  await checks.check('sshd -T: our drop-in wins over 50-cloud-init.conf saying PasswordAuthentication yes', async () => {
-    const dropins = fact('dropins').split('\n');
-    assert(dropins.includes('10-cloudflare-access.conf'), `drop-ins: ${dropins.join(' ')}`);
-    const r = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', [
-      'set -e',
-      'echo "PasswordAuthentication yes" > /etc/ssh/sshd_config.d/50-cloud-init.conf',
-      'systemctl restart ssh.service',
-      'sshd -T',
-    ].join('\n'));
-    assert(r.code === 0, `rewriting 50-cloud-init.conf and restarting ssh: ${show(r)}`);
-    const t = r.stdout.split('\n');
-    const want = [
-      'passwordauthentication no', 'kbdinteractiveauthentication no', 'permitrootlogin no',
-      'pubkeyauthentication yes', 'trustedusercakeys /etc/ssh/ca.pub',
-      'authorizedprincipalsfile /etc/ssh/auth_principals/%u', 'authorizedkeysfile none',
-    ];
-    const missing = want.filter((w) => !t.includes(w));
-    assert(missing.length === 0, `sshd -T lacks: ${missing.join('; ')}\n${t.filter((l) => /auth|root|trusted/i.test(l)).join('\n')}`);
-  });
-
-  await checks.check('cloudflared came from the signed local repository through signed-by', () => {
-    const source = fact('apt-source');
-    assert(/^deb \[signed-by=\/usr\/share\/keyrings\/cloudflared-archive-keyring\.(gpg|asc)\] file:\/\/\/srv\/apt e2e main$/m.test(source),
-      `sources.list.d/cloudflared.list: ${source}`);
-    assert(/^cloudflared-archive-keyring\.(gpg|asc)$/m.test(fact('keyring')), `keyrings: ${fact('keyring')}`);
-    assert(/^cloudflared 0\.0\.0-e2e1 install ok installed$/m.test(fact('dpkg')), `dpkg: ${fact('dpkg')}`);
-    assert(/file:\/srv\/apt e2e\/main/.test(fact('policy')), `apt-cache policy: ${fact('policy')}`);
-    assert(/cdktf-access-droplet: done/.test(fact('setup-log')), `setup log:\n${fact('setup-log')}`);
-  });
-
-  await checks.check('cloudflared-access.service is active and enabled, ready by sd_notify, as a dynamic user', () => {
-    assert(fact('active') === 'active', `is-active: ${fact('active')}\njournal:\n${fact('journal')}`);
-    assert(fact('enabled') === 'enabled', `is-enabled: ${fact('enabled')}`);
-    const show_ = fact('show');
-    assert(/^Type=notify$/m.test(show_) && /^DynamicUser=yes$/m.test(show_), show_);
-    assert(/^StatusText=stand-in tunnel up$/m.test(show_), `no READY/STATUS from the stand-in: ${show_}`);
-    const uid = Number(fact('proc-uid'));
-    assert(uid > 0, `cloudflared runs as uid ${fact('proc-uid')}`);
-  });
-
-  await checks.check('cloudflared got the token from its environment file, not its command line', () => {
-    const journal = fact('journal');
-    assert(journal.includes(`TUNNEL_TOKEN set=yes value=${TUNNEL_TOKEN}`), `journal of cloudflared-access:\n${journal}`);
-    assert(journal.includes('argv=["--no-autoupdate", "tunnel", "run"]'), `journal of cloudflared-access:\n${journal}`);
-    assert(/tunnel\.env readable=no/.test(journal), `the service itself could read tunnel.env:\n${journal}`);
-    assert(!fact('cmdline').includes(TUNNEL_TOKEN), `token on the command line: ${fact('cmdline')}`);
-  });
-
-  await checks.check('/etc/cloudflared-access/tunnel.env is 0600 root:root in a 0700 directory', () => {
-    assert(fact('tunnel-env') === '600 root root', `tunnel.env: ${fact('tunnel-env')}`);
-    assert(fact('tunnel-dir') === '700 root root', `/etc/cloudflared-access: ${fact('tunnel-dir')}`);
-  });
-
-  // a stand-in metadata service on 169.254.169.254 inside the VM: root still reads the user_data
-  // there, a login user is refused by the guard the cloud-config installed.
-  await checks.check('metadata guard: root reads 169.254.169.254, a login user is refused', async () => {
-    const serve = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n sh -s', [
-      'set -e',
-      'systemctl is-active cdktf-metadata-guard.service',
-      'ip addr add 169.254.169.254/32 dev lo 2>/dev/null || true',
-      'mkdir -p /run/md/metadata/v1 && echo TUNNEL_TOKEN=stand-in > /run/md/metadata/v1/user-data',
-      '(setsid python3 -m http.server 80 --bind 169.254.169.254 --directory /run/md >/dev/null 2>&1 &)',
-      'for i in $(seq 50); do curl -s -o /dev/null --max-time 1 http://169.254.169.254/ && break; sleep 0.2; done',
-      'curl -sS --max-time 5 http://169.254.169.254/metadata/v1/user-data',
-    ].join('\n'));
-    assert(serve.code === 0 && serve.stdout.includes('active') && serve.stdout.includes('TUNNEL_TOKEN=stand-in'),
-      `root could not read the stand-in metadata service: ${show(serve)}`);
-    const user = await ssh(SRHEA.unix, certs.srheaCert, 'curl -sS --max-time 5 http://169.254.169.254/metadata/v1/user-data; echo "rc=$?"');
-    assert(/rc=7$/m.test(user.stdout) && !user.stdout.includes('TUNNEL_TOKEN'), `srhea (uid >= 1000) was not refused: ${show(user)}`);
-  });
-
-  // a real password on the account, so a refusal shows sshd offers no password method at all,
-  // while 50-cloud-init.conf says PasswordAuthentication yes.
-  await checks.check('refused: password login, even with the right password', async () => {
-    const password = `e2e-${randomUUID()}`;
-    const set = await ssh(JDOE.unix, certs.jdoeCert, 'sudo -n chpasswd', `${SRHEA.unix}:${password}\n`);
-    assert(set.code === 0, `chpasswd: ${show(set)}`);
-    const r = await client.ssh(port, SRHEA.unix, { kind: 'password', password }, 'id -un');
-    assert(wasRefused(r), `expected "Permission denied", got ${show(r)}`);
-    assert(offeredMethods(r) === 'publickey', `server offered ${offeredMethods(r)}, want only publickey`);
-    assert((await client.askpassCalls()) === 0, 'ssh was asked for a password: the server offered one');
-  });
-
-  const failed = fact('failed-units');
-  if (failed) log(`note: failed units in the VM:\n${failed}`);
-  if (checks.failed > 0) {
-    const indented = (name: string) => fact(name).split('\n').map((l) => `  ${l}`).join('\n');
-    log(`sshd log lines:\n${indented('sshd-journal')}`);
-    log(`/var/log/cloud-init-output.log, last 40 lines:\n${indented('cloud-init-output')}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'fs';
 import { join } from 'path';
-import { run, RunResult } from './util';
+import { log, run, RunResult, sleep } from './util';
 
 /** How a client authenticates in one attempt. */
 export type Credential =
@@ -59,10 +59,30 @@ export class SshClient {
 
   /**
    * One ssh attempt to 127.0.0.1:`port` as `user`; never throws for a refused login, so the
-   * caller can tell "refused" (exit 255, "Permission denied") from "ran".
+   * caller can tell "refused" (exit 255, "Permission denied") from "ran". With `stdioForward`
+   * (`HOST:PORT`) it runs no command but asks the server to forward stdin/stdout there.
    */
   async ssh(port: number, user: string, credential: Credential, command: string,
-    options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    options: { input?: string; timeoutMs?: number; stdioForward?: string; penaltyWaitMs?: number } = {}): Promise<RunResult> {
+    // OpenSSH 9.8 and later (Debian 13) shut out, for a while, a source address whose logins
+    // failed (PerSourcePenalties); every connection here comes from QEMU's one address, as every
+    // connection through cloudflared comes from 127.0.0.1. Wait such a penalty out, and say so.
+    const until = Date.now() + (options.penaltyWaitMs ?? 180_000);
+    for (;;) {
+      const r = await this.attempt(port, user, credential, command, options);
+      if (!penalized(r) || Date.now() > until) return r;
+      if (this.penalties++ === 0 || Date.now() + 5000 > until) {
+        log(`note: sshd closed the connection before the key exchange (PerSourcePenalties); retrying every 5 s`);
+      }
+      await sleep(5000);
+    }
+  }
+
+  /** How often a connection was shut out before the key exchange and retried. */
+  penalties = 0;
+
+  private async attempt(port: number, user: string, credential: Credential, command: string,
+    options: { input?: string; timeoutMs?: number; stdioForward?: string }): Promise<RunResult> {
     const args = [
       '-F', '/dev/null', '-p', String(port),
       '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
@@ -85,7 +105,12 @@ export class SshClient {
       args.push('-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-i', this.key);
       if (credential.kind === 'cert') args.push('-o', `CertificateFile=${credential.cert}`);
     }
-    args.push(`${user}@127.0.0.1`, '--', command);
+    if (options.stdioForward) {
+      // ssh -W HOST:PORT: stdin and stdout joined to a TCP connection the server opens.
+      args.push('-W', options.stdioForward, `${user}@127.0.0.1`);
+    } else {
+      args.push(`${user}@127.0.0.1`, '--', command);
+    }
     return run('ssh', args, { env, input: options.input, timeoutMs: options.timeoutMs ?? 120_000, allowFail: true });
   }
 
@@ -97,6 +122,11 @@ export class SshClient {
       return 0;
     }
   }
+}
+
+/** True when sshd closed the connection before the key exchange, as a per-source penalty does. */
+export function penalized(r: RunResult): boolean {
+  return r.code === 255 && /kex_exchange_identification: (Connection closed by remote host|read: Connection reset)/.test(r.stderr);
 }
 
 /** True when `r` is sshd turning the login down (as opposed to a network or protocol error). */

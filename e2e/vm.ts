@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'child_process';
-import { existsSync, promises as fs, readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 import { Image } from './image';
-import { run } from './util';
+import { MetadataService } from './metadata';
 
 /** A loopback TCP port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -16,22 +16,6 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/**
- * Writes a NoCloud seed disk: the user data under test, an instance id, and a plain DHCP network
- * config (the kernel runs with net.ifnames=0, so the one NIC is eth0).
- */
-export async function makeSeed(dir: string, userData: string, instanceId: string): Promise<string> {
-  const userDataPath = join(dir, 'user-data');
-  const metaData = join(dir, 'meta-data');
-  const network = join(dir, 'network-config.yaml');
-  const seed = join(dir, 'seed.img');
-  await fs.writeFile(userDataPath, userData);
-  await fs.writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: access-droplet-e2e\n`);
-  await fs.writeFile(network, 'version: 2\nethernets:\n  eth0:\n    dhcp4: true\n');
-  await run('cloud-localds', ['--network-config', network, seed, userDataPath, metaData]);
-  return seed;
 }
 
 /** A running QEMU guest. */
@@ -49,10 +33,13 @@ export class Vm {
   }
 
   /**
-   * Boots the image under TCG with the seed attached. `-snapshot` keeps the cached disk
-   * untouched; `restrict=on` gives the guest no route anywhere, only the forwarded SSH port.
+   * Boots the image under TCG the way a droplet boots: SMBIOS says DigitalOcean, with the
+   * droplet id as serial number, so cloud-init picks its DigitalOcean datasource and reads the
+   * stand-in metadata service. `-snapshot` keeps the cached disk untouched; the user network is
+   * `restrict=on` (see {@link MetadataService.netdev}).
    */
-  static async boot(image: Image, seed: string, dir: string, cpus: number, memoryMb: number): Promise<Vm> {
+  static async boot(image: Image, metadata: MetadataService, droplet: { id: number; mac: string },
+    dir: string, cpus: number, memoryMb: number): Promise<Vm> {
     const port = await freePort();
     const consoleLog = join(dir, 'console.log');
     const args = [
@@ -60,13 +47,13 @@ export class Vm {
       '-accel', 'tcg', '-machine', 'q35', '-nodefaults', '-cpu', process.env.E2E_QEMU_CPU ?? 'max', '-smp', String(cpus),
       '-m', String(memoryMb), '-display', 'none', '-monitor', 'none', '-serial', `file:${consoleLog}`,
       '-no-reboot',
+      '-smbios', `type=1,manufacturer=DigitalOcean,product=Droplet,serial=${droplet.id}`,
       '-kernel', image.kernel, '-initrd', image.initrd,
       '-append', 'root=/dev/vda rw console=ttyS0 net.ifnames=0 panic=-1',
       '-drive', `file=${image.disk},if=virtio,format=raw`,
-      '-drive', `file=${seed},if=virtio,format=raw,readonly=on`,
       '-snapshot',
-      '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`,
-      '-device', 'virtio-net-pci,netdev=n0',
+      '-netdev', metadata.netdev('n0', port),
+      '-device', `virtio-net-pci,netdev=n0,mac=${droplet.mac}`,
       // entropy for host keys and python at boot, without waiting on the guest's own pool.
       '-device', 'virtio-rng-pci',
     ];
