@@ -275,6 +275,14 @@ export class AccessDroplet extends Construct {
       accessScope: access,
       readiness: settings.readinessTimeoutSec === undefined ? undefined : { timeoutSec: settings.readinessTimeoutSec, dependsOn: [this.firewall] },
     };
+    // the application options both modes take alike.
+    const application = {
+      accountId: props.accountId,
+      name: appOptions.name ?? name,
+      allowedIdps: appOptions.allowedIdps,
+      autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+      tags: appOptions.tags,
+    };
 
     if (infrastructure) {
       checkInfrastructureProps(props, 'hostname');
@@ -284,19 +292,7 @@ export class AccessDroplet extends Construct {
         ...host,
         caPublicKey: props.infrastructureCaPublicKey as string,
         virtualNetworkId: props.virtualNetworkId,
-        application: {
-          own: {
-            accountId: props.accountId,
-            name: appOptions.name ?? name,
-            policyName: name,
-            users,
-            require: rules.require,
-            exclude: rules.exclude,
-            allowedIdps: appOptions.allowedIdps,
-            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-            tags: appOptions.tags,
-          },
-        },
+        application: { own: { ...application, policyName: name, users, require: rules.require, exclude: rules.exclude } },
       });
       this.tunnel = built.tunnel;
       this.tunnelConfig = built.tunnelConfig;
@@ -326,16 +322,7 @@ export class AccessDroplet extends Construct {
         ...host,
         zoneId: props.zoneId as string,
         application: {
-          own: {
-            accountId: props.accountId,
-            name: appOptions.name ?? name,
-            policyIds,
-            sessionDuration: props.accessSessionDuration,
-            caVersion: props.accessCaVersion,
-            allowedIdps: appOptions.allowedIdps,
-            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-            tags: appOptions.tags,
-          },
+          own: { ...application, policyIds, sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion },
         },
       });
       this.tunnel = built.tunnel;
