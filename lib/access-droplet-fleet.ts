@@ -23,6 +23,7 @@ import {
 } from './internal/access';
 import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
 import { HostSpec } from './internal/host';
+import { checkInfrastructureProps } from './internal/modes';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
 import { defineReadinessScript, requireNullProvider } from './internal/readiness';
 import { defineSelfHostedHost, SelfHostedApplication } from './internal/self-hosted-host';
@@ -288,7 +289,7 @@ export class AccessDropletFleet extends Construct {
     this.mode = mode;
     validateId('accountId', props.accountId);
     if (infrastructure) {
-      checkInfrastructureProps(props);
+      checkInfrastructureProps(props, 'hostnames');
     } else {
       validateId('zoneId', props.zoneId);
       if (props.zoneName === undefined) throw new Error('zoneName is required in self-hosted mode: every hostname must be inside it, e.g. "widgetcorp.tech"');
@@ -471,29 +472,6 @@ function checkKnownProps(props: AccessDropletFleetProps) {
       }
     }
   });
-}
-
-function checkInfrastructureProps(props: AccessDropletFleetProps) {
-  for (const field of ['allow', 'accessInclude', 'dangerouslyAllowEveryone'] as const) {
-    if (props[field] !== undefined) {
-      throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
-    }
-  }
-  if (props.accessSessionDuration !== undefined) {
-    throw new Error('accessSessionDuration is not supported for infrastructure applications; drop it in infrastructure mode');
-  }
-  if (props.zoneId !== undefined) {
-    throw new Error('zoneId has no effect in infrastructure mode: it creates no DNS record; drop it (zoneName may stay, to check the hostnames)');
-  }
-  if (props.clientCloudflaredPath !== undefined) {
-    throw new Error('clientCloudflaredPath has no effect in infrastructure mode: clients connect through WARP, not cloudflared; drop it');
-  }
-  if (props.accessCaVersion !== undefined) {
-    throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
-  }
-  if (props.infrastructureCaPublicKey === undefined) {
-    throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');
-  }
 }
 
 /** the hosts, from the list or the count and pattern, checked: non-empty, in the zone, unique. */

@@ -19,6 +19,7 @@ import { DROPLET_OPTION_KEYS, DropletOptions } from './droplet-options';
 import { defineAccessPolicy, warnAbout } from './internal/access';
 import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
 import { HostSpec } from './internal/host';
+import { checkInfrastructureProps } from './internal/modes';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
 import { defineSelfHostedHost } from './internal/self-hosted-host';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
@@ -274,28 +275,24 @@ export class AccessDroplet extends Construct {
       accessScope: access,
       readiness: settings.readinessTimeoutSec === undefined ? undefined : { timeoutSec: settings.readinessTimeoutSec, dependsOn: [this.firewall] },
     };
+    // the application options both modes take alike.
+    const application = {
+      accountId: props.accountId,
+      name: appOptions.name ?? name,
+      allowedIdps: appOptions.allowedIdps,
+      autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
+      tags: appOptions.tags,
+    };
 
     if (infrastructure) {
-      checkInfrastructureProps(props);
+      checkInfrastructureProps(props, 'hostname');
       const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
       warnAbout(this, rules);
       const built = defineInfrastructureHost(this, {
         ...host,
         caPublicKey: props.infrastructureCaPublicKey as string,
         virtualNetworkId: props.virtualNetworkId,
-        application: {
-          own: {
-            accountId: props.accountId,
-            name: appOptions.name ?? name,
-            policyName: name,
-            users,
-            require: rules.require,
-            exclude: rules.exclude,
-            allowedIdps: appOptions.allowedIdps,
-            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-            tags: appOptions.tags,
-          },
-        },
+        application: { own: { ...application, policyName: name, users, require: rules.require, exclude: rules.exclude } },
       });
       this.tunnel = built.tunnel;
       this.tunnelConfig = built.tunnelConfig;
@@ -325,16 +322,7 @@ export class AccessDroplet extends Construct {
         ...host,
         zoneId: props.zoneId as string,
         application: {
-          own: {
-            accountId: props.accountId,
-            name: appOptions.name ?? name,
-            policyIds,
-            sessionDuration: props.accessSessionDuration,
-            caVersion: props.accessCaVersion,
-            allowedIdps: appOptions.allowedIdps,
-            autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-            tags: appOptions.tags,
-          },
+          own: { ...application, policyIds, sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion },
         },
       });
       this.tunnel = built.tunnel;
@@ -391,30 +379,6 @@ function checkInZone(hostname: string, zoneName: string | undefined) {
 /** a name as DigitalOcean tags spell it: the dots of a hostname-derived name become dashes. */
 function tagSafe(name: string): string {
   return Token.isUnresolved(name) ? name : name.replace(/\./g, '-');
-}
-
-function checkInfrastructureProps(props: AccessDropletProps) {
-  if (props.accessPolicyIds !== undefined) {
-    throw new Error('accessPolicyIds works in self-hosted mode only: infrastructure policies name the Unix user each person may log in as, which reusable policies cannot in provider 5.14');
-  }
-  for (const field of ['allow', 'accessInclude', 'dangerouslyAllowEveryone'] as const) {
-    if (props[field] !== undefined) {
-      throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
-    }
-  }
-  // never silently ignored: these configure the public hostname, which this mode does not have.
-  if (props.zoneId !== undefined) {
-    throw new Error('zoneId has no effect in infrastructure mode: it creates no DNS record; drop it (zoneName may stay, to check the hostname)');
-  }
-  if (props.clientCloudflaredPath !== undefined) {
-    throw new Error('clientCloudflaredPath has no effect in infrastructure mode: clients connect through WARP, not cloudflared; drop it');
-  }
-  if (props.accessCaVersion !== undefined) {
-    throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
-  }
-  if (props.infrastructureCaPublicKey === undefined) {
-    throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');
-  }
 }
 
 function checkPolicyIds(props: AccessDropletProps): string[] {

@@ -19,6 +19,22 @@ export function terraform(cwd: string, args: string[]): string {
   return execFileSync('terraform', args, { cwd, env: terraformEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** how a terraform run ended. */
+export interface TerraformResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * runs terraform (needs NEEDS.terraform) in `cwd` and returns how it exited, for commands whose
+ * exit code is the answer (`plan -detailed-exitcode` exits 2 when there are changes).
+ */
+export function terraformResult(cwd: string, args: string[]): TerraformResult {
+  const r = spawnSync('terraform', args, { cwd, env: terraformEnv(), encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 export interface Project {
   readonly dir: string;
   /** writes main.ts (TypeScript, run by ts-node like a `cdktf init` project). */

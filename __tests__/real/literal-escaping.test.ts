@@ -2,59 +2,16 @@
 // passes through one function (lib/internal/escape.ts `literal`), and real terraform shows it on
 // every resource type we emit: an unescaped `${var.x}` would make terraform fail on an undeclared
 // variable, an unescaped `%{ if }` on a template directive.
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
-import { AccessDroplet, AccessDropletFleet, AccessMode } from '../lib';
-import { escapeTerraformTemplate, literal } from '../lib/internal/escape';
-import { CA_KEY, minimalProps } from './fixtures';
+import { AccessDroplet, AccessDropletFleet, AccessMode } from '../../lib';
+import { CA_KEY, minimalProps } from '../fixtures';
+import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform } from './helpers';
 
 const HOSTILE = '${var.x}%{ if true }y%{ endif }';
 const EMAIL = 'x${var.x}%{if}@corp.com';
 const OTHER = 'other${var.y}%{endif}@corp.com';
-
-describe('literal', () => {
-  test('escapes template sequences in every string at any depth, once, and leaves tokens, numbers and objects alone', () => {
-    const construct = { node: 'a construct' };
-    class NotPlain { public readonly text = '${var.x}'; }
-    const notPlain = new NotPlain();
-    const out = literal({
-      name: HOSTILE,
-      token: 'id ${TfToken[TOKEN.12]} and ${var.x}',
-      list: ['%{x}', 3, { deeper: ['${a}'] }],
-      number: 42,
-      dependsOn: [construct],
-      other: notPlain,
-    });
-    expect(out).toEqual({
-      name: '$${var.x}%%{ if true }y%%{ endif }',
-      token: 'id ${TfToken[TOKEN.12]} and $${var.x}',
-      list: ['%%{x}', 3, { deeper: ['$${a}'] }],
-      number: 42,
-      dependsOn: [construct],
-      other: notPlain,
-    });
-    expect(out.dependsOn[0]).toBe(construct);
-    expect(out.other).toBe(notPlain);
-    expect(escapeTerraformTemplate('#{TfToken[TOKEN.3]} ${TfToken[TOKEN.4]}')).toBe('#{TfToken[TOKEN.3]} ${TfToken[TOKEN.4]}');
-  });
-});
-
-function hasTerraform(): boolean {
-  try {
-    execFileSync('terraform', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available = hasTerraform();
-if (!available && process.env.CI === 'true') {
-  throw new Error('terraform is not on PATH: CI must have it (this test cannot be skipped under CI)');
-}
-const describeIf = available ? describe : describe.skip;
 
 /** the stacks: every construct and mode, each literal field we accept holding template text. */
 function synthAll(): string {
@@ -98,14 +55,14 @@ const ALL_TYPES = [
   'resource.digitalocean_tag', 'resource.null_resource',
 ];
 
-describeIf('every literal, resolved by terraform', () => {
+describeReal('every literal, resolved by terraform', [NEEDS.terraform], () => {
   let dir: string;
   let resolved: Record<string, any>;
   let types: string[];
 
   beforeAll(() => {
     const parsed = JSON.parse(synthAll());
-    dir = mkdtempSync(join(tmpdir(), 'tf-literal-'));
+    dir = makeTempDir('tf-literal');
     const outputs: Record<string, { value: unknown }> = {};
     types = [];
     for (const kind of ['resource', 'data', 'output']) {
@@ -122,16 +79,13 @@ describeIf('every literal, resolved by terraform', () => {
       }
     }
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ variable: { ref: { type: 'string', default: 'REF' } }, output: outputs }));
-    const run = (...args: string[]) => execFileSync('terraform', [...args, '-input=false', '-no-color'], {
-      cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
-    });
-    run('init');
-    run('apply', '-auto-approve');
-    const json = JSON.parse(execFileSync('terraform', ['output', '-json'], { cwd: dir, encoding: 'utf8' }));
+    terraform(dir, ['init', '-input=false', '-no-color']);
+    terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color']);
+    const json = JSON.parse(terraform(dir, ['output', '-json']));
     resolved = Object.fromEntries(Object.entries(json).map(([k, v]: [string, any]) => [k, v.value]));
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => removeTempDirs());
 
   const find = (prefix: string) => Object.entries(resolved).filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
 

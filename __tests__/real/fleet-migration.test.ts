@@ -2,28 +2,14 @@
 // configuration against the state of the old one. The stand-in needs no provider: every
 // resource and data source becomes a terraform_data at a name derived from its address, whose
 // input is what must not change (for a droplet, the CA its user_data trusts).
-import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdktf';
-import { AccessDropletFleet, AccessDropletFleetProps } from '../lib';
+import { AccessDropletFleet, AccessDropletFleetProps } from '../../lib';
+import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform, terraformResult } from './helpers';
 
-function hasTerraform(): boolean {
-  try {
-    execFileSync('terraform', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available = hasTerraform();
-if (!available && process.env.CI === 'true') {
-  throw new Error('terraform is not on PATH: CI must have it (this test cannot be skipped under CI)');
-}
-const describeIf = available ? describe : describe.skip;
-
-const v010 = JSON.parse(readFileSync(join(__dirname, 'fleet-v0.1.0.json'), 'utf8')) as { addresses: string[]; caOf: Record<string, string> };
+// the addresses and CAs v0.1.0 synthesized; __tests__/access-droplet-fleet.test.ts reads it too.
+const v010 = JSON.parse(readFileSync(join(__dirname, '..', 'fleet-v0.1.0.json'), 'utf8')) as { addresses: string[]; caOf: Record<string, string> };
 
 /** the provider-free stand-in of a set of addresses (droplets keyed to the CA they trust). */
 function standIn(addresses: string[], caOf: Record<string, string>) {
@@ -56,25 +42,22 @@ function standInOf(props: Partial<AccessDropletFleetProps>) {
   return standIn(addresses, caOf);
 }
 
-describeIf('a v0.1.0 fleet under real terraform', () => {
+describeReal('a v0.1.0 fleet under real terraform', [NEEDS.terraform], () => {
   let dir: string;
-  const tf = (...args: string[]) => spawnSync('terraform', [...args, '-input=false', '-no-color'], {
-    cwd: dir, encoding: 'utf8', env: { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
-  });
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fleet-migration-'));
+    dir = makeTempDir('fleet-migration');
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(standIn(v010.addresses, v010.caOf)));
-    expect(tf('init').status).toBe(0);
-    const apply = tf('apply', '-auto-approve');
-    expect(apply.stdout).toContain(`Apply complete! Resources: ${v010.addresses.length} added, 0 changed, 0 destroyed`);
+    terraform(dir, ['init', '-input=false', '-no-color']);
+    const apply = terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color']);
+    expect(apply).toContain(`Apply complete! Resources: ${v010.addresses.length} added, 0 changed, 0 destroyed`);
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => removeTempDirs());
 
   function plan(props: Partial<AccessDropletFleetProps>) {
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(standInOf(props)));
-    return tf('plan', '-detailed-exitcode');
+    return terraformResult(dir, ['plan', '-detailed-exitcode', '-input=false', '-no-color']);
   }
 
   test('with accessGroupSize: 5 the plan is empty: no droplet, application or CA changes', () => {

@@ -1,39 +1,22 @@
 // Terraform itself resolves the synthesized user_data expression (no provider needed: the
 // resource references are swapped for input variables), so this proves the cloud-config the
 // droplet receives is byte for byte what renderCloudInit gives for the same literal values.
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdktf';
 import { parse } from 'yaml';
-import { AccessDroplet, renderCloudInit } from '../lib';
-import { CA_KEY, minimalProps, resourcesOf, TUNNEL_TOKEN } from './fixtures';
-
-function hasTerraform(): boolean {
-  try {
-    execFileSync('terraform', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const available = hasTerraform();
-if (!available && process.env.CI === 'true') {
-  throw new Error('terraform is not on PATH: CI must have it (this test cannot be skipped under CI)');
-}
-if (!available) console.warn('skipping terraform-render tests: terraform is not installed');
-const describeIf = available ? describe : describe.skip;
+import { AccessDroplet, renderCloudInit } from '../../lib';
+import { CA_KEY, minimalProps, resourcesOf, TUNNEL_TOKEN } from '../fixtures';
+import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform } from './helpers';
 
 const users = ['srhea@cloudflare.com', { email: 'x${y}%{z}@example.com', unixName: 'xyz', sudo: true }];
 
-describeIf('user_data resolved by terraform', () => {
+describeReal('user_data resolved by terraform', [NEEDS.terraform], () => {
   let dir: string;
   let expression: string;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tf-render-'));
+    dir = makeTempDir('tf-render');
     const synth = Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, users }));
     const [droplet] = resourcesOf(synth, 'digitalocean_droplet');
     const before = droplet.user_data as string;
@@ -47,16 +30,14 @@ describeIf('user_data resolved by terraform', () => {
       variable: { ca_public_key: { type: 'string' }, tunnel_token: { type: 'string' } },
       output: { user_data: { value: expression } },
     }));
-    execFileSync('terraform', ['init', '-input=false', '-no-color'], { cwd: dir, stdio: 'pipe' });
+    terraform(dir, ['init', '-input=false', '-no-color']);
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => removeTempDirs());
 
   function resolve(ca: string, token: string): string {
-    execFileSync('terraform', ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `ca_public_key=${ca}`, '-var', `tunnel_token=${token}`], {
-      cwd: dir, stdio: 'pipe', env: { ...process.env, TF_IN_AUTOMATION: '1' },
-    });
-    return execFileSync('terraform', ['output', '-raw', 'user_data'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `ca_public_key=${ca}`, '-var', `tunnel_token=${token}`]);
+    return terraform(dir, ['output', '-raw', 'user_data']);
   }
 
   test('equals renderCloudInit with the same literal values', () => {
