@@ -17,6 +17,17 @@ if [ -f /etc/systemd/system/cdktf-metadata-guard.service ]; then
   systemctl enable --now cdktf-metadata-guard.service
 fi
 
+# OpenSSH 9.8 and later shut a source address out for a while after failed logins
+# (PerSourcePenalties). With no inbound port, every connection comes from this host's own
+# cloudflared, so one person's failed attempts would shut everyone out: turn the penalties off
+# where sshd knows them (older sshd refuses the keyword, so it cannot go in the static drop-in).
+[ -d /run/sshd ] || install -d -m 0755 /run/sshd
+if /usr/sbin/sshd -T -o PerSourcePenalties=no >/dev/null 2>&1; then
+  log "turning off sshd's per-source penalties (every login comes through cloudflared)"
+  printf '%s\n' '# Written by cdktf-access-droplet: every login comes through the local cloudflared.' \
+    'PerSourcePenalties no' > /etc/ssh/sshd_config.d/11-cloudflare-access-penalties.conf
+fi
+
 # sshd next: the Access settings are live before the tunnel can bring anyone to port 22.
 log "restarting ssh with the Access drop-in"
 systemctl restart ssh

@@ -16,6 +16,15 @@ export const SRHEA = { email: 'srhea@cloudflare.com', unix: 'srhea', principal: 
 export const JDOE = { email: 'jane.doe@example.com', unix: 'jdoe', principal: 'jane.doe' };
 export const USERS: AccessUserInput[] = [SRHEA.email, { email: JDOE.email, unixName: JDOE.unix, sudo: true }];
 
+/**
+ * A user's own first-boot configuration (extraCloudConfig), merged after ours: it must run, and
+ * our settings must still hold (issue 11 item 6).
+ */
+export const EXTRA_CLOUD_CONFIG = {
+  write_files: [{ path: '/etc/motd', content: 'extra cloud-config was here\n' }],
+  runcmd: ['echo ran > /var/tmp/extra-cloud-config-ran'],
+};
+
 /** A loopback-only service in the VM that a port forward must not reach. */
 const LOOPBACK_PORT = 18080;
 
@@ -115,6 +124,13 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     // what cloud-init did with public_keys: root has them, which makes the refusal above count.
     const pub = readFileSync(`${client.key}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
     assert(fact('root-keys').includes(pub), `public_keys are not in root's authorized_keys:\n${fact('root-keys')}`);
+  });
+
+  await checks.check('extraCloudConfig (a second MIME part) ran after ours, and our sshd settings still win', () => {
+    assert(fact('extra-motd').trim() === 'extra cloud-config was here', `/etc/motd: ${fact('extra-motd')}`);
+    assert(fact('extra-runcmd').trim() === 'ran', `the extra runcmd marker: ${fact('extra-runcmd')}`);
+    assert(/^passwordauthentication no$/m.test(fact('sshd-effective')) && /^pubkeyauthentication yes$/m.test(fact('sshd-effective')),
+      `sshd -T: ${fact('sshd-effective')}`);
   });
 
   await checks.check('users exist with bash, their email as gecos, locked passwords and principals files', () => {
@@ -257,7 +273,13 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     assert(root.code === 0 && root.stdout.includes(s.tunnelToken), `after nft flush ruleset, root could not read: ${show(root)}`);
   });
 
-  if (fact('sshd-penalties')) log(`note: sshd's own word on per-source penalties:\n${fact('sshd-penalties')}\n${fact('sshd-penalty-config')}`);
+  // OpenSSH >= 9.8: every login comes through cloudflared (one source address), so penalties
+  // after the refused logins above would shut everyone out; the setup script turns them off.
+  await checks.check('sshd per-source penalties are off where sshd has them, and the refused logins above caused none', () => {
+    const config = fact('sshd-penalty-config');
+    if (config.trim() !== '') assert(/^persourcepenalties no$/m.test(config), `sshd -T:\n${config}`);
+    assert(fact('sshd-penalties').trim() === '', `sshd penalised a source:\n${fact('sshd-penalties')}`);
+  });
   const failed = fact('failed-units');
   if (failed) log(`note: failed units in the VM:\n${failed}`);
   if (checks.failed > 0) {

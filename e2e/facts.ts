@@ -44,6 +44,9 @@ section root-keys; cat /root/.ssh/authorized_keys
 section sshd-journal; journalctl -b -u ssh.service --no-pager -o cat | grep -E 'Accepted|REFUSED|principal|Certificate|CA|invalid' | tail -n 40
 section sshd-penalties; journalctl -b -u ssh.service --no-pager -o cat | grep -i 'penalt' | tail -n 3
 section sshd-penalty-config; sshd -T 2>/dev/null | grep -i '^persourcepenal'
+section extra-motd; cat /etc/motd
+section extra-runcmd; cat /var/tmp/extra-cloud-config-ran
+section sshd-effective; sshd -T 2>/dev/null | grep -E '^(passwordauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile) '
 section failed-units; systemctl --failed --no-legend --plain
 section cloud-init-warnings; grep -E 'WARNING|ERROR|DEPRECAT' /var/log/cloud-init.log | tail -n 20
 section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log

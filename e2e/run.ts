@@ -25,6 +25,8 @@ import { accessSync, constants, existsSync, mkdtempSync, promises as fs, readFil
 import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
 import { renderCloudInit } from '../lib/cloud-init';
+import { checkExtraCloudConfig, composeUserData } from '../lib/user-data';
+import { EXTRA_CLOUD_CONFIG } from './assertions';
 import { assertions, JDOE, SRHEA, USERS } from './assertions';
 import { Checks, ImageFacts, show, summaryLine } from './checks';
 import { cacheEntries, Distro, DISTROS, ensureImage, Image, prune } from './image';
@@ -115,7 +117,9 @@ async function testImage(image: Image, timings: Timings, checks: Checks): Promis
     const token = tunnelToken();
     const keyUrl = process.env.E2E_APT_KEY === 'asc' ? image.aptKeyUrlArmoured : image.aptKeyUrlBinary;
     const client = await SshClient.create(dir);
-    const userData = renderCloudInit({
+    // ours, plus a user's extraCloudConfig as the second MIME part, as AccessDroplet makes it.
+    checkExtraCloudConfig('extraCloudConfig', EXTRA_CLOUD_CONFIG);
+    const userData = composeUserData(renderCloudInit({
       caPublicKey: await client.caPublicKey(),
       tunnelToken: token,
       users: USERS,
@@ -123,7 +127,7 @@ async function testImage(image: Image, timings: Timings, checks: Checks): Promis
       cloudflaredAptKeyUrl: keyUrl,
       cloudflaredAptSuite: image.aptSuite,
       cloudflaredAptComponent: image.aptComponent,
-    });
+    }), EXTRA_CLOUD_CONFIG);
     const droplet: Droplet = {
       id: randomInt(100_000_000, 999_999_999),
       hostname: 'access-droplet-e2e',
