@@ -3,7 +3,7 @@
 // this package, and synthesize. The command that puts SshConfig into ~/.ssh/config runs for real
 // after a real `cdktf deploy` of a provider-free stand-in stack.
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { SshConfig } from '../lib';
 import { describeReal, makeTempDir, NEEDS, newProject, readmeBlocks, removeTempDirs, ROOT } from './real/helpers';
@@ -25,6 +25,13 @@ function consumer(): string {
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(template, null, 2));
   return dir;
 }
+
+test('every file of this repository the README names exists', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const named = [...new Set([...readme.matchAll(/`((?:__tests__|lib|e2e|scripts|bench|cloud-init|assets)\/[\w./-]+\.(?:ts|js|sh|json|conf|service|yaml))`/g)].map((m) => m[1]))];
+  expect(named.length).toBeGreaterThan(5);
+  expect(named.filter((f) => !existsSync(join(ROOT, f)))).toEqual([]);
+});
 
 describe('README TypeScript blocks', () => {
   const sources = readmeBlocks('ts');
