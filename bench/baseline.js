@@ -1,7 +1,8 @@
 // bench child (b): the hand-written baseline. It defines the same resources as
 // `AccessDropletFleet` with `count: N` (same types and counts, same attribute values, same
 // construct paths so the two cdk.tf.json files can be compared byte for byte), using only the raw
-// provider classes imported by deep path, and writes user_data as a plain template literal. It
+// provider classes imported by deep path, and writes user_data as a plain template literal around
+// the static fragments it reads once from cloud-init/ (it never calls the library). It
 // reads attributes where it uses them (`tunnel.id` three times per host, `tag.name` per droplet),
 // as hand-written cdktf code usually does; it does no validation.
 // usage: node bench/baseline.js <N> <outdir> [infrastructure]; prints one JSON line with phase timings and maxRSS.
@@ -9,6 +10,8 @@
 const t0 = performance.now();
 const { App, Fn, TerraformOutput, TerraformStack } = require('cdktf');
 const { Construct } = require('constructs');
+const fs = require('fs');
+const path = require('path');
 const { CloudflareProvider } = require('@cdktf/provider-cloudflare/lib/provider');
 const { DataCloudflareZeroTrustTunnelCloudflaredToken } = require('@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token');
 const { DnsRecord } = require('@cdktf/provider-cloudflare/lib/dns-record');
@@ -37,6 +40,20 @@ const accountId = '0123456789abcdef0123456789abcdef';
 const zoneId = 'fedcba9876543210fedcba9876543210';
 const everywhere = ['0.0.0.0/0', '::/0'];
 
+// the static fragments (sshd drop-in, units, scripts) come from the package's cloud-init/ files,
+// read once and indented for their YAML block scalars, as a user copying them into a project
+// would; the cloud-config around them is written out by hand below.
+const fragment = (name) => fs.readFileSync(path.join(__dirname, '..', 'cloud-init', name), 'utf8')
+  .replace(/\n$/, '').split('\n').map((l) => (l ? `      ${l}` : l)).join('\n');
+const sshdDropIn = fragment('sshd-access.conf');
+const cloudflaredUnit = fragment('cloudflared-access.service');
+const guardScript = fragment('metadata-guard.sh');
+const guardUnit = fragment('cdktf-metadata-guard.service');
+const guardUserSlice = fragment('metadata-guard-user-slice.conf');
+const guardRequires = fragment('metadata-guard-requires.conf');
+const guardNftables = fragment('metadata-guard-nftables.conf');
+const setupScript = fragment('setup.sh');
+
 function userData(caContent, tunnelToken, jdoePrincipal) {
   return `#cloud-config
 # Rendered by cdktf-access-droplet. cloud-init applies it once, at the droplet's first boot;
@@ -61,19 +78,7 @@ write_files:
     owner: root:root
     permissions: "0644"
     content: |
-      # Written by cdktf-access-droplet. sshd keeps the FIRST value it reads for each keyword and
-      # includes sshd_config.d/*.conf in name order, so this file sorts before 50-cloud-init.conf.
-      PubkeyAuthentication yes
-      TrustedUserCAKeys /etc/ssh/ca.pub
-      # Cloudflare Access signs certificates for the email's local part; this maps each Unix user to
-      # the principals it accepts, so a certificate opens only the account it was issued for.
-      AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u
-      # Only Access certificates open accounts: a key added to ~/.ssh/authorized_keys would outlive
-      # every short-lived certificate and the Access policy's say over who gets in.
-      AuthorizedKeysFile none
-      PasswordAuthentication no
-      KbdInteractiveAuthentication no
-      PermitRootLogin no
+${sshdDropIn}
   - path: /etc/ssh/auth_principals/srhea
     owner: root:root
     permissions: "0644"
@@ -90,138 +95,42 @@ write_files:
     owner: root:root
     permissions: "0644"
     content: |
-      [Unit]
-      Description=Cloudflare Tunnel to this host's SSH server (cdktf-access-droplet)
-      Documentation=https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/
-      After=network-online.target
-      Wants=network-online.target
-
-      [Service]
-      Type=notify
-      # The tunnel token comes from a root-only file, never from the command line: /proc/PID/cmdline
-      # is readable by every local user, /proc/PID/environ only by the service's own user.
-      EnvironmentFile=/etc/cloudflared-access/tunnel.env
-      ExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run
-      Restart=on-failure
-      RestartSec=5s
-      TimeoutStartSec=0
-      DynamicUser=yes
-      NoNewPrivileges=yes
-      ProtectSystem=strict
-      ProtectHome=yes
-      PrivateTmp=yes
-      ProtectKernelTunables=yes
-      ProtectKernelModules=yes
-      ProtectControlGroups=yes
-      ProtectKernelLogs=yes
-      ProtectClock=yes
-      LockPersonality=yes
-      RestrictNamespaces=yes
-      RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
-      # the tunnel needs no capability; without CAP_NET_RAW cloudflared only skips its ICMP proxy.
-      CapabilityBoundingSet=
-
-      [Install]
-      WantedBy=multi-user.target
+${cloudflaredUnit}
   - path: /usr/local/lib/cdktf-access-droplet/metadata-guard
     owner: root:root
     permissions: "0755"
     content: |
-      #!/bin/sh
-      # Written by cdktf-access-droplet; cdktf-metadata-guard.service runs it at every boot.
-      # DigitalOcean's metadata service (169.254.169.254) serves this droplet's user_data, tunnel token
-      # included, to any local process. Reject connections to it from login users (UID 1000 and up:
-      # every Access user, and cloudflared's dynamic user); root and system services such as
-      # DigitalOcean's agents keep it.
-      set -eu
-      if command -v nft >/dev/null 2>&1; then
-        nft -f - <<'RULES'
-      table inet cdktf_metadata_guard
-      delete table inet cdktf_metadata_guard
-      table inet cdktf_metadata_guard {
-        chain output {
-          type filter hook output priority 0; policy accept;
-          ip daddr 169.254.169.254 meta skuid >= 1000 reject
-        }
-      }
-      RULES
-      elif command -v iptables >/dev/null 2>&1; then
-        rule="OUTPUT -d 169.254.169.254/32 -m owner --uid-owner 1000-4294967294 -j REJECT"
-        # shellcheck disable=SC2086 # the rule is split into arguments on purpose.
-        iptables -w -C $rule 2>/dev/null || iptables -w -I $rule
-      else
-        echo "cdktf-access-droplet: neither nft nor iptables is installed; cannot keep the metadata service from login users" >&2
-        exit 1
-      fi
+${guardScript}
   - path: /etc/systemd/system/cdktf-metadata-guard.service
     owner: root:root
     permissions: "0644"
     content: |
-      [Unit]
-      Description=Keep the metadata service (user_data, with the tunnel token) from login users (cdktf-access-droplet)
-      DefaultDependencies=no
-      Wants=network-pre.target
-      Before=network-pre.target
-      After=local-fs.target
-
-      [Service]
-      Type=oneshot
-      RemainAfterExit=yes
-      ExecStart=/usr/local/lib/cdktf-access-droplet/metadata-guard
-
-      [Install]
-      WantedBy=multi-user.target
+${guardUnit}
+  - path: /etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${guardUserSlice}
+  - path: /etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${guardRequires}
+  - path: /etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${guardRequires}
+  - path: /etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${guardNftables}
   - path: /usr/local/lib/cdktf-access-droplet/setup
     owner: root:root
     permissions: "0755"
     content: |
-      #!/bin/sh
-      # Written by cdktf-access-droplet; cloud-init runs it once, at first boot, from runcmd.
-      # Usage: setup KEY_URL REPOSITORY_URL SUITE COMPONENT
-      # It stops at the first failing step, so \`cloud-init status\` reports error instead of done.
-      set -eu
-      key_url=$1
-      repository_url=$2
-      suite=$3
-      component=$4
-      export DEBIAN_FRONTEND=noninteractive
-      log() { echo "cdktf-access-droplet: $*"; }
-
-      # the metadata guard first, when the cloud-config includes it: it must hold before anyone logs in.
-      if [ -f /etc/systemd/system/cdktf-metadata-guard.service ]; then
-        log "keeping the metadata service from login users"
-        systemctl daemon-reload
-        systemctl enable --now cdktf-metadata-guard.service
-      fi
-
-      # sshd next: the Access settings are live before the tunnel can bring anyone to port 22.
-      log "restarting ssh with the Access drop-in"
-      systemctl restart ssh
-
-      # cloudflared from its signed apt repository (Cloudflare's, or a mirror given in the props).
-      log "adding the cloudflared apt repository $repository_url ($suite $component)"
-      tmp=$(mktemp)
-      curl --fail --silent --show-error --location --retry 10 --retry-delay 3 --retry-all-errors \\
-        --output "$tmp" "$key_url"
-      keyring=/usr/share/keyrings/cloudflared-archive-keyring
-      # apt reads an ASCII-armoured key only from a .asc file and a binary one only from .gpg.
-      if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' "$tmp"; then keyring=$keyring.asc; else keyring=$keyring.gpg; fi
-      install -m 0644 -o root -g root "$tmp" "$keyring"
-      rm -f "$tmp"
-      echo "deb [signed-by=$keyring] $repository_url $suite $component" > /etc/apt/sources.list.d/cloudflared.list
-      log "installing cloudflared"
-      # refresh only this source: an unreachable unrelated source must not stop the install.
-      apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=5 \\
-        -o Dir::Etc::sourcelist=sources.list.d/cloudflared.list -o Dir::Etc::sourceparts=- \\
-        -o APT::Get::List-Cleanup=0 update
-      apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends cloudflared
-
-      chmod 0700 /etc/cloudflared-access
-      log "starting cloudflared-access.service"
-      systemctl daemon-reload
-      # --no-block: the unit is ready only once the tunnel connects, which must not hold up first boot.
-      systemctl enable --now --no-block cloudflared-access.service
-      log "done"
+${setupScript}
 runcmd:
   - ["/usr/local/lib/cdktf-access-droplet/setup","https://pkg.cloudflare.com/cloudflare-main.gpg","https://pkg.cloudflare.com/cloudflared","any","main"]
 `;

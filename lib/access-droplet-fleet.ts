@@ -396,6 +396,9 @@ export class AccessDropletFleet extends Construct {
     // a plain loop, not map(): cdktf captures a full stack trace for every token, and its cost
     // grows with the depth of the stack (map adds two frames to each of ~30 traces per host).
     const hosts: FleetHostResources[] = [];
+    // infrastructure hosts' private addresses, as the host builder read them: reading
+    // `droplet.ipv4AddressPrivate` again for the SSH config would make one more token per host.
+    const privateAddresses: string[] = [];
     for (const host of planned) {
       const hostScope = new Construct(hostsScope, host.id);
       const accessScope = new Construct(hostScope, 'Access');
@@ -428,6 +431,7 @@ export class AccessDropletFleet extends Construct {
         });
         if (host.group === undefined) this.accessApplications.push(built.accessApplication);
         hosts.push(built);
+        privateAddresses.push(built.privateAddress);
         continue;
       }
       let application;
@@ -446,7 +450,7 @@ export class AccessDropletFleet extends Construct {
     this.hosts = hosts;
 
     this.sshConfig = infrastructure
-      ? this.hosts.map((h) => renderInfrastructureSshConfig(h.hostname, h.droplet.ipv4AddressPrivate)).join('\n')
+      ? this.hosts.map((h, i) => renderInfrastructureSshConfig(h.hostname, privateAddresses[i])).join('\n')
       : renderSshConfig(planned.map((h) => h.hostname), props.clientCloudflaredPath);
     new TerraformOutput(this, 'Hostnames', literal({ value: planned.map((h) => h.hostname), description: 'The hostnames to SSH to through Cloudflare Access' }));
     new TerraformOutput(this, 'SshConfig', literal({ value: this.sshConfig, description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' }));

@@ -1,5 +1,5 @@
 import { TerraformResource, Token } from 'cdktf';
-import { AccessRule, accessRuleKinds } from './access-rule';
+import { AccessRule, accessRuleKinds, RuleKind } from './access-rule';
 import { validateEmail } from './users';
 
 /**
@@ -182,14 +182,26 @@ const RULE_LISTS = new Set(['include', 'require', 'exclude']);
  * rule it does not know; in `require` or `exclude` it would silently drop a condition.
  */
 export function emptyRuleProblems(body: unknown, path = ''): string[] {
-  if (Array.isArray(body)) return body.flatMap((v, i) => emptyRuleProblems(v, `${path}[${i}]`));
+  return ruleProblemsIn(body, path, rulesByTerraformKind());
+}
+
+// the rule kinds by their Terraform name, built once: the check walks every object of every
+// Access resource at synth (each host's application in a fleet), and rebuilding this map at each
+// level of that walk was most of its cost.
+let kindsByTerraformName: ReadonlyMap<string, RuleKind> | undefined;
+function rulesByTerraformKind(): ReadonlyMap<string, RuleKind> {
+  kindsByTerraformName ??= new Map([...accessRuleKinds().values()].map((k) => [k.terraformKind, k]));
+  return kindsByTerraformName;
+}
+
+function ruleProblemsIn(body: unknown, path: string, kinds: ReadonlyMap<string, RuleKind>): string[] {
+  if (Array.isArray(body)) return body.flatMap((v, i) => ruleProblemsIn(v, `${path}[${i}]`, kinds));
   if (body === null || typeof body !== 'object') return [];
-  const kinds = new Map([...accessRuleKinds().values()].map((k) => [k.terraformKind, k]));
   const problems: string[] = [];
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     const here = path ? `${path}.${key}` : key;
     if (!RULE_LISTS.has(key) || !Array.isArray(value)) {
-      problems.push(...emptyRuleProblems(value, here));
+      problems.push(...ruleProblemsIn(value, here, kinds));
       continue;
     }
     value.forEach((rule, i) => {

@@ -279,6 +279,61 @@ export function renderCloudInit(options: CloudInitOptions): string {
  * @internal
  */
 export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: string; warnings: string[] } {
+  // everything but the CA key and the tunnel token is the same for every host of a fleet: render
+  // it once and reuse it while the options stay the same (one entry, so nothing builds up).
+  // Either way the checks run in the same order, so the same bad input gives the same error.
+  const key = staticKey(options);
+  if (lastStatic !== undefined && lastStatic.key === key) {
+    checkPerHost(options);
+  } else {
+    lastStatic = { key, ...renderStatic(options) };
+  }
+  const s = lastStatic;
+  const variable = { caPublicKey: quoted(`${options.caPublicKey}\n`), tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`) };
+  let text = s.parts[0];
+  let bytes = s.bytes;
+  for (let i = 1; i < s.parts.length; i += 2) {
+    const v = variable[s.parts[i] as keyof typeof variable];
+    text += v + s.parts[i + 1];
+    bytes += Buffer.byteLength(v, 'utf8');
+  }
+
+  const tokens = [options.caPublicKey, options.tunnelToken].filter((v) => Token.isUnresolved(v)).length;
+  const estimate = bytes + tokens * TOKEN_SIZE_ALLOWANCE;
+  if (estimate > USER_DATA_LIMIT_BYTES) {
+    throw new Error(
+      `user_data would be about ${estimate} bytes for ${s.users} users, over DigitalOcean's ` +
+      `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
+    );
+  }
+  return { text, warnings: [...s.warnings] };
+}
+
+/** the checks on the two values that differ from host to host. */
+function checkPerHost(options: CloudInitOptions) {
+  checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
+  checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
+}
+
+// the per-host values of the cloud-config; every other placeholder depends only on staticKey().
+const PER_HOST = /\{\{(caPublicKey|tunnelEnv)\}\}/;
+let lastStatic: { key: string; parts: string[]; bytes: number; users: number; warnings: string[] } | undefined;
+
+/** the options that decide the static part of the cloud-config, as one comparable string. */
+function staticKey(options: CloudInitOptions): string {
+  return JSON.stringify([
+    options.users, options.unixNames, options.unixNameStyle, options.certificatePrincipals, options.restrictMetadataService,
+    options.allowPortForwarding, options.cloudflaredAptUrl, options.cloudflaredAptSuite, options.cloudflaredAptComponent,
+    options.cloudflaredAptKeyUrl,
+  ]);
+}
+
+/**
+ * The checks on, and the text from, everything but the CA key and the tunnel token: the
+ * cloud-config cut around their placeholders (text, name, text, name, text), its size in bytes
+ * without them, and the warnings.
+ */
+function renderStatic(options: CloudInitOptions): { parts: string[]; bytes: number; users: number; warnings: string[] } {
   const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
   if (!Object.values(CertificatePrincipals).includes(principals)) {
     throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
@@ -288,8 +343,7 @@ export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: 
   if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
     throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
   }
-  checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
-  checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
+  checkPerHost(options);
   const aptUrl = options.cloudflaredAptUrl ?? DEFAULT_CLOUDFLARED_APT_URL;
   const keyUrl = options.cloudflaredAptKeyUrl ?? DEFAULT_CLOUDFLARED_APT_KEY_URL;
   const suite = options.cloudflaredAptSuite ?? 'any';
@@ -302,29 +356,19 @@ export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: 
   const f = loadFragments();
   const values: Record<string, string> = {
     users: users.map(userEntry).join('\n'),
-    caPublicKey: quoted(`${options.caPublicKey}\n`),
     sshdDropInName: SSHD_DROP_IN_NAME,
     sshdDropIn: options.allowPortForwarding === true ? f.sshdForwarding : f.sshd,
     principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
-    tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`),
     cloudflaredUnit: f.unit,
     setupScript: f.setup,
     metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f),
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
-  const text = f.template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  const parts = f.template.split(PER_HOST).map((part, i) => (i % 2 === 1 ? part : part.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const v = values[key];
     if (v === undefined) throw new Error(`cloud-config template has an unknown placeholder {{${key}}}`);
     return v;
-  });
-
-  const tokens = [options.caPublicKey, options.tunnelToken].filter((v) => Token.isUnresolved(v)).length;
-  const estimate = Buffer.byteLength(text, 'utf8') + tokens * TOKEN_SIZE_ALLOWANCE;
-  if (estimate > USER_DATA_LIMIT_BYTES) {
-    throw new Error(
-      `user_data would be about ${estimate} bytes for ${users.length} users, over DigitalOcean's ` +
-      `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
-    );
-  }
-  return { text, warnings: [...userWarnings(users), ...optionWarnings(options)] };
+  })));
+  const bytes = parts.reduce((sum, part, i) => (i % 2 === 1 ? sum : sum + Buffer.byteLength(part, 'utf8')), 0);
+  return { parts, bytes, users: users.length, warnings: [...userWarnings(users), ...optionWarnings(options)] };
 }
