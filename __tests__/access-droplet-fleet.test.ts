@@ -184,6 +184,15 @@ describe('AccessDropletFleet bad input', () => {
     expect(() => construct(props as Partial<AccessDropletFleetProps>)).toThrow(message);
   });
 
+  test('warns once about what every host shares, on the fleet, not once per host', () => {
+    const fleet = construct({ users: [{ email: 'srhea@cloudflare.com', groups: ['adm'] }], count: 4, allowPortForwarding: true });
+    const all = fleet.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
+    expect(all.filter((w) => /joins group "adm"/.test(w))).toHaveLength(1);
+    expect(all.filter((w) => /allowPortForwarding/.test(w))).toHaveLength(1);
+    expect(fleet.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)))
+      .toEqual(expect.arrayContaining([expect.stringMatching(/joins group "adm"/)]));
+  });
+
   test('warns above Cloudflare\'s default tunnel limit', () => {
     const fleet = construct({ count: 1001 });
     const warnings = fleet.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));

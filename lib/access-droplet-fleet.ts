@@ -416,6 +416,7 @@ export class AccessDropletFleet extends Construct {
         },
         users: [...props.users, ...(spec.users ?? [])],
         naming: props,
+        warnScope: this,
         accessScope,
         readiness: timeoutSec === undefined ? undefined : { timeoutSec, script: readinessScript, dependsOn: [this.firewall] },
       };

@@ -1,7 +1,7 @@
 // day-2 options of a droplet (issue 11), applied to the droplet that defineDroplet made, so the
 // construct files need one call: image warnings, backups, IPv6, volumes, project, graceful
 // shutdown, extra cloud-config, keeping the droplet on user_data changes, and CA rotation.
-import { Annotations, DataResource, TerraformStack, Token } from 'cdktf';
+import { DataResource, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
@@ -10,6 +10,7 @@ import { DropletOptions } from '../droplet-options';
 import { checkExtraCloudConfig, composeUserData, USER_DATA_LIMIT_BYTES } from '../user-data';
 import { validateId, validateImage } from '../validation';
 import { escapeTerraformTemplate, literal } from './escape';
+import { warnOnce } from './warn';
 
 // room left in the user_data limit for the values Terraform fills in (CA key, tunnel token).
 const RESOLVED_VALUES_BYTES = 2048;
@@ -23,9 +24,10 @@ const volumesByStack = new WeakMap<TerraformStack, Map<string, string>>();
  */
 export function applyDropletExtras(
   scope: Construct, droplet: Droplet, options: DropletOptions, trust: { caPublicKey: string; tunnelToken: string },
+  warnTo: Construct = scope,
 ): void {
   if (options.image !== undefined && validateImage('image', options.image)) {
-    Annotations.of(scope).addWarning(
+    warnOnce(warnTo,
       `image ${options.image} is a snapshot or custom image id: it must be Debian or Ubuntu based (apt, systemd, OpenSSH, cloud-init), or the tunnel never comes up`,
     );
   }
@@ -64,7 +66,7 @@ export function applyDropletExtras(
     // token could never be reached again, so those still replace it.
     const trusted = new DataResource(scope, 'DropletTrust', literal({ input: { ca_public_key: trust.caPublicKey, tunnel_token: trust.tunnelToken } }));
     droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
-    Annotations.of(scope).addWarning(
+    warnOnce(warnTo,
       'userDataCausesReplacement is false: changes to users (and other user_data) no longer reach the droplet; apply them on the host (README, "Change users without a new droplet")',
     );
   }

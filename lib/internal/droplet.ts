@@ -1,5 +1,5 @@
 // the droplet of a host: its settings after defaults, and the droplet with its cloud-config.
-import { Annotations, Token } from 'cdktf';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { DropletOptions } from '../droplet-options';
@@ -8,6 +8,7 @@ import { AccessUserInput, UnixNaming } from '../users';
 import { validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 import { applyDropletExtras } from './droplet-extras';
 import { literal } from './escape';
+import { warnOnce } from './warn';
 
 /** the settings every droplet of ours shares, after defaults. */
 export interface DropletSettings extends DropletOptions {
@@ -15,14 +16,6 @@ export interface DropletSettings extends DropletOptions {
   readonly size: string;
   readonly image: string;
   readonly monitoring: boolean;
-  readonly vpcUuid?: string;
-  readonly tags?: string[];
-  readonly cloudflaredAptUrl?: string;
-  readonly cloudflaredAptSuite?: string;
-  readonly cloudflaredAptComponent?: string;
-  readonly cloudflaredAptKeyUrl?: string;
-  readonly restrictMetadataService?: boolean;
-  readonly allowPortForwarding?: boolean;
 }
 
 /** the droplet, with its cloud-config fed the CA key and the tunnel token; warns on `scope`. */
@@ -32,6 +25,8 @@ export function defineDroplet(
   opts: {
     hostname: string; settings: DropletSettings; users: AccessUserInput[]; caPublicKey: string; tunnelToken: string;
     naming?: UnixNaming; certificatePrincipals?: CertificatePrincipals;
+    /** where warnings about the props go, once each (a fleet: the fleet). */
+    warnScope?: Construct;
   },
 ) {
   const s = opts.settings;
@@ -49,7 +44,8 @@ export function defineDroplet(
     restrictMetadataService: s.restrictMetadataService,
     allowPortForwarding: s.allowPortForwarding,
   });
-  cloudConfig.warnings.forEach((w) => Annotations.of(scope).addWarning(w));
+  const warnTo = opts.warnScope ?? scope;
+  cloudConfig.warnings.forEach((w) => warnOnce(warnTo, w));
   const droplet = new Droplet(scope, id, literal({
     name: opts.hostname,
     image: s.image,
@@ -61,7 +57,7 @@ export function defineDroplet(
     userData: cloudConfig.text,
   }));
   // backups, ipv6, volumes, project, extra cloud-config, and what replaces the droplet.
-  applyDropletExtras(scope, droplet, s, { caPublicKey: opts.caPublicKey, tunnelToken: opts.tunnelToken });
+  applyDropletExtras(scope, droplet, s, { caPublicKey: opts.caPublicKey, tunnelToken: opts.tunnelToken }, warnTo);
   return droplet;
 }
 

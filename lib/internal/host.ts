@@ -18,6 +18,8 @@ export interface HostSpec {
   /** everyone who gets an account on this host. */
   readonly users: AccessUserInput[];
   readonly naming?: UnixNaming;
+  /** where warnings about the props go, once each (default: the host's scope). */
+  readonly warnScope?: Construct;
   /** the scope of the host's Access resources (`<host>/Access`), created by the caller. */
   readonly accessScope: Construct;
   /** when set, a poller waits for the tunnel after these and the host's own resources. */

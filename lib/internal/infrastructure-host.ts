@@ -38,6 +38,7 @@ export function defineInfrastructureHost(
     settings: opts.settings,
     users: opts.users,
     naming: opts.naming,
+    warnScope: opts.warnScope,
     certificatePrincipals: CertificatePrincipals.UNIX_NAME,
     caPublicKey: opts.caPublicKey,
     tunnelToken: tunnel.token.token,

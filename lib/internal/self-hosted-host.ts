@@ -34,6 +34,7 @@ export function defineSelfHostedHost(
     settings: opts.settings,
     users: opts.users,
     naming: opts.naming,
+    warnScope: opts.warnScope,
     certificatePrincipals: CertificatePrincipals.EMAIL_LOCAL_PART,
     caPublicKey: app.certificate.publicKey,
     tunnelToken: tunnel.token.token,
