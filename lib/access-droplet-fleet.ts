@@ -13,7 +13,7 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { AccessMode } from './access-droplet';
+import { AccessMode } from './access-mode';
 import { ACCESS_APPLICATION_OPTION_KEYS, AccessApplicationOptions } from './access-application-options';
 import { ACCESS_POLICY_OPTION_KEYS, AccessPolicyOptions, ResolvedPolicyRules, resolvePolicyRules } from './access-policy-rules';
 import { DROPLET_OPTION_KEYS, DropletOptions } from './droplet-options';
@@ -23,7 +23,7 @@ import {
 } from './internal/access';
 import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
 import { HostSpec } from './internal/host';
-import { checkInfrastructureProps } from './internal/modes';
+import { checkInfrastructureProps, resolveAccessMode } from './internal/modes';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
 import { defineReadinessScript, requireNullProvider } from './internal/readiness';
 import { defineSelfHostedHost, SelfHostedApplication } from './internal/self-hosted-host';
@@ -281,10 +281,7 @@ export class AccessDropletFleet extends Construct {
   constructor(scope: Construct, id: string, props: AccessDropletFleetProps) {
     super(scope, id);
     checkKnownProps(props);
-    const mode = props.mode ?? AccessMode.SELF_HOSTED;
-    if (!Object.values(AccessMode).includes(mode)) {
-      throw new Error(`mode ${JSON.stringify(mode)} is not one of ${Object.values(AccessMode).join(', ')}`);
-    }
+    const mode = resolveAccessMode(props.mode);
     const infrastructure = mode === AccessMode.INFRASTRUCTURE;
     this.mode = mode;
     validateId('accountId', props.accountId);

@@ -1,3 +1,4 @@
+import { AccessMode } from './access-mode';
 import { Annotations, TerraformOutput, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
@@ -19,7 +20,7 @@ import { DROPLET_OPTION_KEYS, DropletOptions } from './droplet-options';
 import { defineAccessPolicy, warnAbout } from './internal/access';
 import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
 import { HostSpec } from './internal/host';
-import { checkInfrastructureProps } from './internal/modes';
+import { checkInfrastructureProps, resolveAccessMode } from './internal/modes';
 import { defineInfrastructureHost } from './internal/infrastructure-host';
 import { defineSelfHostedHost } from './internal/self-hosted-host';
 import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
@@ -29,13 +30,8 @@ import { literal } from './internal/escape';
 import { requireNullProvider } from './internal/readiness';
 import { claimName } from './internal/unique-names';
 
-/** How people reach an {@link AccessDroplet}. */
-export enum AccessMode {
-  /** A self-hosted Access application and its short-lived certificate CA (the default). */
-  SELF_HOSTED = 'self_hosted',
-  /** Access for Infrastructure: a target, per-user SSH policies, WARP on the client. */
-  INFRASTRUCTURE = 'infrastructure',
-}
+// re-exported: AccessMode was defined here up to 0.1.0.
+export { AccessMode };
 
 /**
  * Properties of an {@link AccessDroplet}.
@@ -230,10 +226,7 @@ export class AccessDroplet extends Construct {
         throw new Error(`${key} is not a prop of AccessDroplet and would be ignored; remove it (props: ${Object.keys(DROPLET_PROPS).join(', ')})`);
       }
     }
-    const mode = props.mode ?? AccessMode.SELF_HOSTED;
-    if (!Object.values(AccessMode).includes(mode)) {
-      throw new Error(`mode ${JSON.stringify(mode)} is not one of ${Object.values(AccessMode).join(', ')}`);
-    }
+    const mode = resolveAccessMode(props.mode);
     const infrastructure = mode === AccessMode.INFRASTRUCTURE;
     this.mode = mode;
     validateId('accountId', props.accountId);

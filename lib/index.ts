@@ -1,6 +1,7 @@
 // the public API: what jsii compiles for every language. Helpers used between modules stay
 // exported from their own files only.
-export { AccessDroplet, AccessDropletProps, AccessMode } from './access-droplet';
+export { AccessDroplet, AccessDropletProps } from './access-droplet';
+export { AccessMode } from './access-mode';
 export { AccessDropletFleet, AccessDropletFleetProps, FleetHost, FleetHostResources } from './access-droplet-fleet';
 export { AccessApplicationOptions } from './access-application-options';
 export { AccessAllow, AccessPolicyOptions } from './access-policy-rules';

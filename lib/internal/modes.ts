@@ -1,6 +1,7 @@
 // the checks of an access mode that AccessDroplet and AccessDropletFleet share: one place, so a
 // prop refused in infrastructure mode is refused by both, with the same message.
 import { AccessApplicationOptions } from '../access-application-options';
+import { AccessMode } from '../access-mode';
 import { AccessPolicyOptions } from '../access-policy-rules';
 
 /** the props infrastructure mode reads or refuses, as both constructs spell them. */
@@ -40,4 +41,13 @@ export function checkInfrastructureProps(props: InfrastructureModeProps, hostnam
   if (props.infrastructureCaPublicKey === undefined) {
     throw new Error('infrastructureCaPublicKey is required in infrastructure mode: the account SSH CA public key from GET /accounts/{account_id}/access/gateway_ca');
   }
+}
+
+/** the mode a construct was given, checked (default: self-hosted). */
+export function resolveAccessMode(mode: AccessMode | undefined): AccessMode {
+  const resolved = mode ?? AccessMode.SELF_HOSTED;
+  if (!Object.values(AccessMode).includes(resolved)) {
+    throw new Error(`mode ${JSON.stringify(resolved)} is not one of ${Object.values(AccessMode).join(', ')}`);
+  }
+  return resolved;
 }
