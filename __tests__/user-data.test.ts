@@ -36,6 +36,8 @@ describe('extraCloudConfig', () => {
     [{ bootcmd: [['systemctl', 'disable', 'cdktf-metadata-guard']] }, /extraCloudConfig\.bootcmd\[0\] .* touches/],
     [['packages'], /extraCloudConfig must be a cloud-config object/],
     [{ groups: [{ sudo: ['srhea'] }] }, /extraCloudConfig\.groups is refused: group members come from the users prop/],
+    [{ write_files: [{ path: '/etc/systemd/system/user.slice.d/50-mine.conf', content: '[Slice]\nIPAddressAllow=169.254.169.254\n' }] }, /lies in \/etc\/systemd\/system\/user\.slice/],
+    [{ write_files: [{ path: '/etc/systemd/system/nftables.service.d/mine.conf', content: '[Service]\nExecStartPost=\n' }] }, /lies in \/etc\/systemd\/system\/nftables\.service/],
     [{ write_files: [{ path: '/etc/nftables.conf', content: 'flush ruleset' }] }, /write_files\[0\]\.path "\/etc\/nftables\.conf" is refused/],
     [{ runcmd: ['nft flush ruleset'] }, /extraCloudConfig\.runcmd\[0\] "nft flush ruleset" touches .*the metadata guard/],
     [{ runcmd: [['iptables', '-F', 'OUTPUT']] }, /extraCloudConfig\.runcmd\[0\] .* touches/],

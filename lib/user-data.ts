@@ -35,6 +35,9 @@ const REFUSED_KEYS: { [key: string]: string } = {
 const REFUSED_PATHS = [
   '/etc/ssh/', '/etc/sudoers', '/etc/pam.d/', '/etc/cloudflared-access/', '/usr/local/lib/cdktf-access-droplet/',
   '/etc/systemd/system/cdktf-', '/etc/systemd/system/cloudflared', '/etc/systemd/system/ssh',
+  // the guard's other layers: an IPAddressAllow= drop-in would override the slice's IPAddressDeny=,
+  // and an nftables.service drop-in could stop putting the guard's rules back after a flush.
+  '/etc/systemd/system/user.slice', '/etc/systemd/system/user-', '/etc/systemd/system/nftables.service',
   // Debian's nftables.conf starts with "flush ruleset", which would drop the metadata guard's rule.
   '/etc/nftables.conf', '/etc/iptables/',
 ];
