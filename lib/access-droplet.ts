@@ -277,24 +277,20 @@ export class AccessDroplet extends Construct {
       tags: appOptions.tags,
     };
 
+    let built: ReturnType<typeof defineInfrastructureHost> | ReturnType<typeof defineSelfHostedHost>;
     if (infrastructure) {
       checkInfrastructureProps(props, 'hostname');
       const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
       warnAbout(this, rules);
-      const built = defineInfrastructureHost(this, {
+      const infra = defineInfrastructureHost(this, {
         ...host,
         caPublicKey: props.infrastructureCaPublicKey as string,
         virtualNetworkId: props.virtualNetworkId,
         application: { own: { ...application, policyName: name, users, require: rules.require, exclude: rules.exclude } },
       });
-      this.tunnel = built.tunnel;
-      this.tunnelConfig = built.tunnelConfig;
-      this.tunnelToken = built.tunnelToken;
-      this.accessApplication = built.accessApplication;
-      this.droplet = built.droplet;
-      this.tunnelRoute = built.tunnelRoute;
-      this.infrastructureTarget = built.infrastructureTarget;
-      this.readinessWait = built.readinessWait;
+      this.tunnelRoute = infra.tunnelRoute;
+      this.infrastructureTarget = infra.infrastructureTarget;
+      built = infra;
     } else {
       if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
         throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
@@ -311,22 +307,24 @@ export class AccessDroplet extends Construct {
         this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules);
         policyIds = [this.accessPolicy.id];
       }
-      const built = defineSelfHostedHost(this, {
+      const selfHosted = defineSelfHostedHost(this, {
         ...host,
         zoneId: props.zoneId as string,
         application: {
           own: { ...application, policyIds, sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion },
         },
       });
-      this.tunnel = built.tunnel;
-      this.tunnelConfig = built.tunnelConfig;
-      this.tunnelToken = built.tunnelToken;
-      this.dnsRecord = built.dnsRecord;
-      this.accessApplication = built.accessApplication;
-      this.shortLivedCertificate = built.shortLivedCertificate;
-      this.droplet = built.droplet;
-      this.readinessWait = built.readinessWait;
+      this.dnsRecord = selfHosted.dnsRecord;
+      this.shortLivedCertificate = selfHosted.shortLivedCertificate;
+      built = selfHosted;
     }
+    // what both modes build.
+    this.tunnel = built.tunnel;
+    this.tunnelConfig = built.tunnelConfig;
+    this.tunnelToken = built.tunnelToken;
+    this.accessApplication = built.accessApplication;
+    this.droplet = built.droplet;
+    this.readinessWait = built.readinessWait;
 
     this.dropletId = this.droplet.id;
     this.dropletIpv4Address = this.droplet.ipv4Address;

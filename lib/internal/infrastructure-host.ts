@@ -8,8 +8,7 @@ import { CertificatePrincipals } from '../cloud-init';
 import { AccessRule } from '../access-rule';
 import { ApplicationOptions, defineInfrastructureApplication } from './access';
 import { defineDroplet } from './droplet';
-import { HostApplication, HostSpec } from './host';
-import { defineReadinessWait } from './readiness';
+import { defineHostReadiness, HostApplication, HostSpec } from './host';
 import { defineTunnel, defineTunnelRoute } from './tunnel';
 import { literal } from './escape';
 
@@ -52,14 +51,7 @@ export function defineInfrastructureHost(
     hostname: opts.hostname,
     ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: opts.virtualNetworkId } },
   }));
-  const readinessWait = opts.readiness === undefined ? undefined : defineReadinessWait(scope, {
-    accountId: opts.accountId,
-    tunnelId: tunnel.tunnelId,
-    dropletId: droplet.id,
-    hostname: opts.hostname,
-    timeoutSec: opts.readiness.timeoutSec,
-    dependsOn: [droplet, tunnel.config, ...opts.readiness.dependsOn, tunnelRoute],
-  }, opts.readiness.script);
+  const readinessWait = defineHostReadiness(scope, opts, tunnel, droplet, tunnelRoute);
   return {
     hostname: opts.hostname,
     tunnel: tunnel.tunnel,

@@ -6,8 +6,7 @@ import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare
 import { CertificatePrincipals } from '../cloud-init';
 import { ApplicationOptions, defineAccessApplication } from './access';
 import { defineDroplet } from './droplet';
-import { HostApplication, HostSpec } from './host';
-import { defineReadinessWait } from './readiness';
+import { defineHostReadiness, HostApplication, HostSpec } from './host';
 import { defineDnsRecord, defineTunnel } from './tunnel';
 
 /** a self-hosted application and the CA that signs its certificates. */
@@ -39,14 +38,7 @@ export function defineSelfHostedHost(
     caPublicKey: app.certificate.publicKey,
     tunnelToken: tunnel.token.token,
   });
-  const readinessWait = opts.readiness === undefined ? undefined : defineReadinessWait(scope, {
-    accountId: opts.accountId,
-    tunnelId: tunnel.tunnelId,
-    dropletId: droplet.id,
-    hostname: opts.hostname,
-    timeoutSec: opts.readiness.timeoutSec,
-    dependsOn: [droplet, tunnel.config, ...opts.readiness.dependsOn, dnsRecord],
-  }, opts.readiness.script);
+  const readinessWait = defineHostReadiness(scope, opts, tunnel, droplet, dnsRecord);
   return {
     hostname: opts.hostname,
     tunnel: tunnel.tunnel,
