@@ -35,9 +35,9 @@ describe('droplet options', () => {
     const s = newStack();
     newDroplet({ volumeIds: ['vol-1'] }, s);
     expect(() => new AccessDroplet(s, 'Other', { ...minimalProps, hostname: 'other.widgetcorp.tech', volumeIds: ['vol-1'] }))
-      .toThrow(/volumeIds\[0\] "vol-1" is attached to stack\/Test already; a volume attaches to one droplet only/);
+      .toThrow(/^volume "vol-1" is used by both stack\/Test and stack\/Other; a volume attaches to one droplet only/);
     expect(() => new AccessDropletFleet(newStack(), 'F', { ...fleetProps, volumeIds: ['vol-9'] }))
-      .toThrow(/volumeIds\[0\] "vol-9" is attached to stack\/F\/Hosts\/a-widgetcorp-tech already/);
+      .toThrow(/^volume "vol-9" is used by both stack\/F\/Hosts\/a-widgetcorp-tech and stack\/F\/Hosts\/b-widgetcorp-tech;/);
   });
 
   test('fails on a project id or volume id with white space', () => {

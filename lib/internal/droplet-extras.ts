@@ -1,7 +1,7 @@
 // day-2 options of a droplet (issue 11), applied to the droplet that defineDroplet made, so the
 // construct files need one call: image warnings, backups, IPv6, volumes, project, graceful
 // shutdown, extra cloud-config, keeping the droplet on user_data changes, and CA rotation.
-import { DataResource, TerraformStack, Token } from 'cdktf';
+import { DataResource, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
@@ -10,13 +10,12 @@ import { DropletOptions } from '../droplet-options';
 import { checkExtraCloudConfig, composeUserData, USER_DATA_LIMIT_BYTES } from '../user-data';
 import { validateId, validateImage } from '../validation';
 import { escapeTerraformTemplate, literal } from './escape';
+import { claimName } from './unique-names';
 import { warnOnce } from './warn';
 
 // room left in the user_data limit for the values Terraform fills in (CA key, tunnel token).
 const RESOLVED_VALUES_BYTES = 2048;
 
-// volumes per stack, to refuse attaching one volume to two droplets at synth time.
-const volumesByStack = new WeakMap<TerraformStack, Map<string, string>>();
 
 /**
  * Applies the day-2 options in `options` to `droplet` (defined in `scope`); `trust` is what the
@@ -35,16 +34,9 @@ export function applyDropletExtras(
   if (options.ipv6 !== undefined) droplet.ipv6 = options.ipv6;
   if (options.gracefulShutdown !== undefined) droplet.gracefulShutdown = options.gracefulShutdown;
   if (options.volumeIds !== undefined) {
-    const stack = TerraformStack.of(scope);
-    const seen = volumesByStack.get(stack) ?? new Map<string, string>();
-    volumesByStack.set(stack, seen);
     options.volumeIds.forEach((v, i) => {
       validateId(`volumeIds[${i}]`, v);
-      const other = seen.get(v);
-      if (other !== undefined) {
-        throw new Error(`volumeIds[${i}] "${v}" is attached to ${other} already; a volume attaches to one droplet only, give each droplet its own`);
-      }
-      if (!Token.isUnresolved(v)) seen.set(v, scope.node.path);
+      claimName(scope, 'volume', v, scope.node.path, 'a volume attaches to one droplet only, give each droplet its own in volumeIds');
     });
     droplet.volumeIds = options.volumeIds;
   }
