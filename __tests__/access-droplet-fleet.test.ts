@@ -4,7 +4,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { AccessDroplet, AccessDropletFleet, AccessDropletFleetProps, AccessDropletProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
-import { fleetLimitWarnings } from '../lib/internal/limits';
+import { fleetLimitWarnings } from '../lib/plan/limits';
 import { CA_KEY, resourcesOf } from './fixtures';
 
 const base: AccessDropletFleetProps = {

@@ -1,5 +1,4 @@
-import { AccessMode } from './access-mode';
-import { Annotations, TerraformOutput, Token } from 'cdktf';
+import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
@@ -14,21 +13,15 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
-import { ACCESS_APPLICATION_OPTION_KEYS, AccessApplicationOptions } from './access-application-options';
-import { ACCESS_POLICY_OPTION_KEYS, AccessPolicyOptions, resolvePolicyRules } from './access-policy-rules';
-import { DROPLET_OPTION_KEYS, DropletOptions } from './droplet-options';
-import { defineAccessPolicy, warnAbout } from './internal/access';
-import { nameFromHostname, openEgressRules, resolveDropletOptions } from './internal/droplet';
-import { HostSpec } from './internal/host';
-import { checkInfrastructureProps, resolveAccessMode } from './internal/modes';
-import { defineInfrastructureHost } from './internal/infrastructure-host';
-import { defineSelfHostedHost } from './internal/self-hosted-host';
-import { renderInfrastructureSshConfig, renderSshConfig } from './ssh-config';
-import { AccessUserInput, CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS, UnixNaming } from './users';
-import { validateHostname, validateId } from './validation';
+import { AccessApplicationOptions } from './access-application-options';
+import { AccessMode } from './access-mode';
+import { AccessPolicyOptions } from './access-policy-rules';
+import { buildPlan } from './build/build';
+import { DropletOptions } from './droplet-options';
 import { literal } from './internal/escape';
-import { requireNullProvider } from './internal/readiness';
-import { claimName } from './internal/unique-names';
+import { planAccessDroplet } from './plan/access-droplet-plan';
+import { renderInfrastructureSshConfig } from './ssh-config';
+import { AccessUserInput, UnixNaming } from './users';
 
 // re-exported: AccessMode was defined here up to 0.1.0.
 export { AccessMode };
@@ -221,119 +214,31 @@ export class AccessDroplet extends Construct {
 
   constructor(scope: Construct, id: string, props: AccessDropletProps) {
     super(scope, id);
-    for (const key of Object.keys(props ?? {})) {
-      if (!(key in DROPLET_PROPS)) {
-        throw new Error(`${key} is not a prop of AccessDroplet and would be ignored; remove it (props: ${Object.keys(DROPLET_PROPS).join(', ')})`);
-      }
-    }
-    const mode = resolveAccessMode(props.mode);
-    const infrastructure = mode === AccessMode.INFRASTRUCTURE;
-    this.mode = mode;
-    validateId('accountId', props.accountId);
-    if (!infrastructure) validateId('zoneId', props.zoneId);
-    validateHostname('hostname', props.hostname);
-    checkInZone(props.hostname, props.zoneName);
-    const users = resolveUsers(props.users, 'users', props, infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART);
-    const settings = resolveDropletOptions(props);
-    const name = props.name ?? nameFromHostname(props.hostname, id);
-    if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-      throw new Error(`name ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "-" or "_"`);
-    }
-    const appOptions = checkApplicationOptions(props, infrastructure);
+    const plan = planAccessDroplet(props, id);
+    const built = buildPlan(this, plan);
+    const host = built.hosts[0];
+    this.mode = plan.mode;
     this.hostname = props.hostname;
-    const path = this.node.path;
-    claimName(this, 'hostname', props.hostname, path, 'a hostname can belong to one AccessDroplet or fleet host only');
-    claimName(this, 'tunnel name', name, path, 'give each AccessDroplet its own name (it also names the firewall)');
-    claimName(this, 'firewall name', `${name}-fw`, path, 'give each AccessDroplet and fleet its own name');
-
-    const access = new Construct(this, 'Access');
-    // the droplet's zero-ingress firewall, joined by a tag the droplet is created with: a
-    // firewall by droplet id applies only after the droplet exists, leaving a window with port
-    // 22 open to the internet.
-    this.tag = new Tag(this, 'Tag', literal({ name: `access-droplet-${tagSafe(name)}` }));
-    const tagName = this.tag.name;
-    this.firewall = new Firewall(this, 'Firewall', literal({
-      name: `${name}-fw`,
-      tags: [tagName],
-      outboundRule: openEgressRules(),
-    }));
-    if (settings.readinessTimeoutSec !== undefined) requireNullProvider(this);
-    const host: HostSpec = {
-      accountId: props.accountId,
-      hostname: props.hostname,
-      name,
-      settings: { ...settings, tags: [tagName, ...(settings.tags ?? [])] },
-      users: props.users,
-      naming: props,
-      accessScope: access,
-      readiness: settings.readinessTimeoutSec === undefined ? undefined : { timeoutSec: settings.readinessTimeoutSec, dependsOn: [this.firewall] },
-    };
-    // the application options both modes take alike.
-    const application = {
-      accountId: props.accountId,
-      name: appOptions.name ?? name,
-      allowedIdps: appOptions.allowedIdps,
-      autoRedirectToIdentity: appOptions.autoRedirectToIdentity,
-      tags: appOptions.tags,
-    };
-
-    let built: ReturnType<typeof defineInfrastructureHost> | ReturnType<typeof defineSelfHostedHost>;
-    if (infrastructure) {
-      checkInfrastructureProps(props, 'hostname');
-      const rules = resolvePolicyRules([], { accessRequire: props.accessRequire, accessExclude: props.accessExclude });
-      warnAbout(this, rules);
-      const infra = defineInfrastructureHost(this, {
-        ...host,
-        caPublicKey: props.infrastructureCaPublicKey as string,
-        virtualNetworkId: props.virtualNetworkId,
-        application: { own: { ...application, policyName: name, users, require: rules.require, exclude: rules.exclude } },
-      });
-      this.tunnelRoute = infra.tunnelRoute;
-      this.infrastructureTarget = infra.infrastructureTarget;
-      built = infra;
-    } else {
-      if (props.infrastructureCaPublicKey !== undefined || props.virtualNetworkId !== undefined) {
-        throw new Error('infrastructureCaPublicKey and virtualNetworkId apply to infrastructure mode only; set mode: AccessMode.INFRASTRUCTURE or drop them');
-      }
-      let policyIds: string[];
-      if (props.accessPolicyIds !== undefined) {
-        policyIds = checkPolicyIds(props);
-        Annotations.of(this).addWarning(
-          `Access admits whoever the ${policyIds.length} existing policies allow; only the ${users.length} listed users get Unix accounts`,
-        );
-      } else {
-        const rules = resolvePolicyRules(users.map((u) => u.email), props);
-        warnAbout(this, rules);
-        this.accessPolicy = defineAccessPolicy(access, 'AccessPolicy', props.accountId, `${name} allow`, rules);
-        policyIds = [this.accessPolicy.id];
-      }
-      const selfHosted = defineSelfHostedHost(this, {
-        ...host,
-        zoneId: props.zoneId as string,
-        application: {
-          own: { ...application, policyIds, sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion },
-        },
-      });
-      this.dnsRecord = selfHosted.dnsRecord;
-      this.shortLivedCertificate = selfHosted.shortLivedCertificate;
-      built = selfHosted;
-    }
-    // what both modes build.
-    this.tunnel = built.tunnel;
-    this.tunnelConfig = built.tunnelConfig;
-    this.tunnelToken = built.tunnelToken;
-    this.accessApplication = built.accessApplication;
-    this.droplet = built.droplet;
-    this.readinessWait = built.readinessWait;
+    this.tag = built.tag;
+    this.firewall = built.firewall;
+    this.accessPolicy = built.policy;
+    this.accessApplication = host.accessApplication;
+    this.shortLivedCertificate = host.shortLivedCertificate;
+    this.tunnel = host.tunnel;
+    this.tunnelConfig = host.tunnelConfig;
+    this.tunnelToken = host.tunnelToken;
+    this.dnsRecord = host.dnsRecord;
+    this.tunnelRoute = host.tunnelRoute;
+    this.infrastructureTarget = host.infrastructureTarget;
+    this.droplet = host.droplet;
+    this.readinessWait = host.readinessWait;
 
     this.dropletId = this.droplet.id;
     this.dropletIpv4Address = this.droplet.ipv4Address;
-    this.dropletIpv4AddressPrivate = this.droplet.ipv4AddressPrivate;
-    this.tunnelId = this.tunnel.id;
+    this.dropletIpv4AddressPrivate = host.privateAddress ?? this.droplet.ipv4AddressPrivate;
+    this.tunnelId = host.tunnelId;
     this.accessApplicationAud = this.accessApplication.aud;
-    this.sshConfig = infrastructure
-      ? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate)
-      : renderSshConfig([props.hostname], props.clientCloudflaredPath);
+    this.sshConfig = plan.sshConfig ?? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate);
 
     new TerraformOutput(this, 'Hostname', literal({ value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' }));
     new TerraformOutput(this, 'DropletId', literal({ value: this.dropletId, description: 'The DigitalOcean droplet id' }));
@@ -343,75 +248,4 @@ export class AccessDroplet extends Construct {
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     }));
   }
-}
-
-// every prop the construct reads: the compiler keeps this in step with the interface, and an
-// unknown key (a typo, or a fleet prop such as `count`) is refused rather than ignored.
-const DROPLET_PROPS: Record<keyof AccessDropletProps, true> = {
-  accountId: true, zoneId: true, zoneName: true, hostname: true, users: true, accessPolicyIds: true, accessAppName: true,
-  accessTags: true, accessAllowedIdps: true, accessAutoRedirectToIdentity: true, mode: true, infrastructureCaPublicKey: true,
-  virtualNetworkId: true, name: true,
-  ...ACCESS_POLICY_OPTION_KEYS, ...ACCESS_APPLICATION_OPTION_KEYS, ...DROPLET_OPTION_KEYS, ...UNIX_NAMING_KEYS,
-};
-
-/** refuses a hostname outside `zoneName` or equal to it (the apex cannot be the droplet's own name). */
-function checkInZone(hostname: string, zoneName: string | undefined) {
-  if (zoneName === undefined) return;
-  validateHostname('zoneName', zoneName);
-  if (Token.isUnresolved(hostname) || Token.isUnresolved(zoneName)) return;
-  if (hostname === zoneName) {
-    throw new Error(`hostname "${hostname}" is the apex of zone "${zoneName}"; pass a name inside it, e.g. "ssh.${zoneName}"`);
-  }
-  if (!hostname.endsWith(`.${zoneName}`)) {
-    throw new Error(`hostname "${hostname}" is not in zone "${zoneName}"; pass a name that ends with ".${zoneName}"`);
-  }
-}
-
-/** a name as DigitalOcean tags spell it: the dots of a hostname-derived name become dashes. */
-function tagSafe(name: string): string {
-  return Token.isUnresolved(name) ? name : name.replace(/\./g, '-');
-}
-
-function checkPolicyIds(props: AccessDropletProps): string[] {
-  const ids = props.accessPolicyIds ?? [];
-  if (ids.length === 0) {
-    throw new Error('accessPolicyIds is empty; omit it to define a policy for the users, or pass existing policy ids');
-  }
-  ids.forEach((id, i) => validateId(`accessPolicyIds[${i}]`, id));
-  for (const field of ['allow', 'accessInclude', 'accessRequire', 'accessExclude', 'dangerouslyAllowEveryone'] as const) {
-    if (props[field] !== undefined) {
-      throw new Error(`${field} cannot be combined with accessPolicyIds: the existing policies decide who passes Access; drop one of them`);
-    }
-  }
-  return ids;
-}
-
-function checkApplicationOptions(props: AccessDropletProps, infrastructure: boolean) {
-  const idps = props.accessAllowedIdps;
-  idps?.forEach((idp, i) => validateId(`accessAllowedIdps[${i}]`, idp));
-  if (props.accessAutoRedirectToIdentity === true && (idps === undefined || idps.length !== 1)) {
-    throw new Error(
-      `accessAutoRedirectToIdentity needs exactly one identity provider in accessAllowedIdps, got ${idps === undefined ? 'none' : idps.length}`,
-    );
-  }
-  if (infrastructure && props.accessSessionDuration !== undefined) {
-    throw new Error('accessSessionDuration is not supported for infrastructure applications; drop it in infrastructure mode');
-  }
-  if (props.accessSessionDuration !== undefined && !Token.isUnresolved(props.accessSessionDuration) &&
-      !/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(props.accessSessionDuration)) {
-    throw new Error(`accessSessionDuration ${JSON.stringify(props.accessSessionDuration)} is not a duration such as "24h" or "2h45m"`);
-  }
-  const tags = props.accessTags;
-  tags?.forEach((t, i) => {
-    if (typeof t !== 'string' || t.trim() === '') throw new Error(`accessTags[${i}] ${JSON.stringify(t)} must be a tag name`);
-  });
-  if (props.accessAppName !== undefined && (typeof props.accessAppName !== 'string' || props.accessAppName.trim() === '')) {
-    throw new Error(`accessAppName ${JSON.stringify(props.accessAppName)} must be a non-empty name`);
-  }
-  return {
-    name: props.accessAppName,
-    allowedIdps: idps,
-    autoRedirectToIdentity: props.accessAutoRedirectToIdentity,
-    tags: tags && tags.length > 0 ? tags : undefined,
-  };
 }

@@ -161,7 +161,7 @@ function withPortForwarding(dropIn: string): string {
 }
 
 /** What a reviewer should know about rendering these options: see {@link CloudInit.warnings}. */
-function optionWarnings(options: CloudInitOptions): string[] {
+function optionWarnings(options: { allowPortForwarding?: boolean }): string[] {
   return options.allowPortForwarding === true
     ? ['allowPortForwarding is set: every Access user can forward TCP connections from the droplet (ssh -L, -D, -W) to anything it reaches: ' +
       'services listening only on its loopback (cloudflared\'s metrics endpoint among them), other droplets in its VPC, and the internet']
@@ -279,61 +279,85 @@ export function renderCloudInit(options: CloudInitOptions): string {
  * @internal
  */
 export function renderCloudInitWithWarnings(options: CloudInitOptions): { text: string; warnings: string[] } {
-  // everything but the CA key and the tunnel token is the same for every host of a fleet: render
-  // it once and reuse it while the options stay the same (one entry, so nothing builds up).
-  // Either way the checks run in the same order, so the same bad input gives the same error.
-  const key = staticKey(options);
-  if (lastStatic !== undefined && lastStatic.key === key) {
-    checkPerHost(options);
-  } else {
-    lastStatic = { key, ...renderStatic(options) };
-  }
-  const s = lastStatic;
-  const variable = { caPublicKey: quoted(`${options.caPublicKey}\n`), tunnelEnv: quoted(`TUNNEL_TOKEN=${options.tunnelToken}\n`) };
-  let text = s.parts[0];
-  let bytes = s.bytes;
-  for (let i = 1; i < s.parts.length; i += 2) {
-    const v = variable[s.parts[i] as keyof typeof variable];
-    text += v + s.parts[i + 1];
-    bytes += Buffer.byteLength(v, 'utf8');
-  }
+  const template = cloudConfigTemplate(options);
+  checkPerHost(options);
+  checkUserDataSize(template, options.caPublicKey, options.tunnelToken);
+  return { text: fillUserData(template, options.caPublicKey, options.tunnelToken), warnings: [...template.warnings] };
+}
 
-  const tokens = [options.caPublicKey, options.tunnelToken].filter((v) => Token.isUnresolved(v)).length;
-  const estimate = bytes + tokens * TOKEN_SIZE_ALLOWANCE;
-  if (estimate > USER_DATA_LIMIT_BYTES) {
+/**
+ * The cloud-config with the two values that differ from host to host (the CA key and the tunnel
+ * token) left open: literal text and the names of the values between them (text, name, text,
+ * name, text). A construct makes it once, while planning, and fills it per host.
+ * @internal
+ */
+export interface UserDataTemplate {
+  readonly parts: readonly string[];
+  /** the UTF-8 size of the literal text. */
+  readonly bytes: number;
+  /** how many people have accounts in it, for the size error. */
+  readonly users: number;
+  /** what a construct should warn about (see {@link CloudInit.warnings}). */
+  readonly warnings: readonly string[];
+}
+
+/** the template for `options` (the CA key and tunnel token in them are not read). @internal */
+export function cloudConfigTemplate(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelToken'>): UserDataTemplate {
+  return renderStatic(options);
+}
+
+/** the values of a template filled in: literal values JSON-quoted, tokens through jsonencode. @internal */
+export function fillUserData(template: UserDataTemplate, caPublicKey: string, tunnelToken: string): string {
+  const parts = template.parts;
+  let text = parts[0];
+  for (let i = 1; i < parts.length; i += 2) {
+    text += (parts[i] === 'caPublicKey' ? quoted(`${caPublicKey}\n`) : quoted(`TUNNEL_TOKEN=${tunnelToken}\n`)) + parts[i + 1];
+  }
+  return text;
+}
+
+/**
+ * Throws when the template filled with these values (tokens, and values not known yet
+ * (`undefined`), counted at the most they are assumed to resolve to) would exceed DigitalOcean's
+ * user_data limit. @internal
+ */
+export function checkUserDataSize(template: UserDataTemplate, caPublicKey: string | undefined, tunnelToken: string | undefined): void {
+  let bytes = template.bytes;
+  for (let i = 1; i < template.parts.length; i += 2) {
+    const ca = template.parts[i] === 'caPublicKey';
+    const value = ca ? caPublicKey : tunnelToken;
+    bytes += value === undefined || Token.isUnresolved(value)
+      ? TOKEN_SIZE_ALLOWANCE
+      : Buffer.byteLength(JSON.stringify(ca ? `${value}\n` : `TUNNEL_TOKEN=${value}\n`), 'utf8');
+  }
+  if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(
-      `user_data would be about ${estimate} bytes for ${s.users} users, over DigitalOcean's ` +
+      `user_data would be about ${bytes} bytes for ${template.users} users, over DigitalOcean's ` +
       `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
     );
   }
-  return { text, warnings: [...s.warnings] };
 }
 
-/** the checks on the two values that differ from host to host. */
-function checkPerHost(options: CloudInitOptions) {
-  checkLiteral('caPublicKey', options.caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
+/** the checks on the two values that differ from host to host. @internal */
+export function checkPerHost(options: { caPublicKey: string; tunnelToken: string }) {
+  checkCaPublicKey(options.caPublicKey);
   checkLiteral('tunnelToken', options.tunnelToken, TUNNEL_TOKEN, 'a tunnel token (base64, no spaces or newlines)');
 }
 
-// the per-host values of the cloud-config; every other placeholder depends only on staticKey().
-const PER_HOST = /\{\{(caPublicKey|tunnelEnv)\}\}/;
-let lastStatic: { key: string; parts: string[]; bytes: number; users: number; warnings: string[] } | undefined;
-
-/** the options that decide the static part of the cloud-config, as one comparable string. */
-function staticKey(options: CloudInitOptions): string {
-  return JSON.stringify([
-    options.users, options.unixNames, options.unixNameStyle, options.certificatePrincipals, options.restrictMetadataService,
-    options.allowPortForwarding, options.cloudflaredAptUrl, options.cloudflaredAptSuite, options.cloudflaredAptComponent,
-    options.cloudflaredAptKeyUrl,
-  ]);
+/** throws unless a literal CA key is one line of OpenSSH public key (tokens pass). @internal */
+export function checkCaPublicKey(caPublicKey: string) {
+  checkLiteral('caPublicKey', caPublicKey, SSH_PUBLIC_KEY, 'a one-line OpenSSH public key ("ecdsa-sha2-nistp256 AAAA... comment")');
 }
+
+// the per-host values of the cloud-config; every other placeholder depends only on the options.
+const PER_HOST = /\{\{(caPublicKey|tunnelEnv)\}\}/;
 
 /**
  * The checks on, and the text from, everything but the CA key and the tunnel token: the
  * cloud-config cut around their placeholders (text, name, text, name, text), its size in bytes
  * without them, and the warnings.
  */
-function renderStatic(options: CloudInitOptions): { parts: string[]; bytes: number; users: number; warnings: string[] } {
+function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelToken'>): UserDataTemplate {
   const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
   if (!Object.values(CertificatePrincipals).includes(principals)) {
     throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
@@ -343,7 +367,6 @@ function renderStatic(options: CloudInitOptions): { parts: string[]; bytes: numb
   if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
     throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
   }
-  checkPerHost(options);
   const aptUrl = options.cloudflaredAptUrl ?? DEFAULT_CLOUDFLARED_APT_URL;
   const keyUrl = options.cloudflaredAptKeyUrl ?? DEFAULT_CLOUDFLARED_APT_KEY_URL;
   const suite = options.cloudflaredAptSuite ?? 'any';

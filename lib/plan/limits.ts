@@ -1,9 +1,15 @@
 // Cloudflare's default account limits a fleet can run into, as warnings: the limits can be
 // raised on request, so exceeding them is legal, but the apply would fail halfway without it.
 // https://developers.cloudflare.com/cloudflare-one/account-limits/
-import { ACCESS_APPLICATIONS_PER_ACCOUNT } from './access';
-import { TUNNEL_ROUTES_PER_ACCOUNT, TUNNELS_PER_ACCOUNT } from './tunnel';
 
+/** Cloudflare's limit on public hostnames (destinations) in one Access application. */
+export const ACCESS_DOMAINS_PER_APPLICATION = 5;
+/** Cloudflare's default limit on Access applications per account. */
+export const ACCESS_APPLICATIONS_PER_ACCOUNT = 500;
+/** Cloudflare's default limit on cloudflared tunnels per account. */
+export const TUNNELS_PER_ACCOUNT = 1000;
+/** Cloudflare's default limit on tunnel routes (CIDR and hostname routes) per account. */
+export const TUNNEL_ROUTES_PER_ACCOUNT = 1000;
 /** Cloudflare's default limit on reusable Access policies per account. */
 export const ACCESS_POLICIES_PER_ACCOUNT = 500;
 /** Cloudflare's default limit on Access for Infrastructure targets per account. */

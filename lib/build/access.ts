@@ -1,0 +1,109 @@
+// Cloudflare Access, built from the plan (the manual procedure's "Create an Access policy" and
+// "Generate a certificate public key"): reusable allow policies, the applications, and each
+// self-hosted application's short-lived certificate CA.
+import { DataResource } from 'cdktf';
+import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
+import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
+import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
+import { Construct } from 'constructs';
+import { validateAccessRulesOnSynth } from '../access-policy-rules';
+import { AccessRule } from '../access-rule';
+import { literal } from '../internal/escape';
+import { ApplicationPlan, PolicyPlan } from '../plan/types';
+import { BuildContext, BuiltApplication } from './context';
+import { addressOf } from './droplet';
+
+/** rules in the binding's shape; an empty list is left out. */
+function providerRules(rules: readonly AccessRule[]) {
+  return rules.length > 0 ? rules.map((r) => r.toProvider()) : undefined;
+}
+
+/** an allow policy from checked rules, checked again at synth (overrides included). */
+function definePolicy(scope: Construct, accountId: string, policy: PolicyPlan): ZeroTrustAccessPolicy {
+  const defined = new ZeroTrustAccessPolicy(scope, policy.id, literal({
+    accountId,
+    name: policy.name,
+    decision: 'allow',
+    include: providerRules(policy.include),
+    require: providerRules(policy.require),
+    exclude: providerRules(policy.exclude),
+  }));
+  validateAccessRulesOnSynth(defined);
+  return defined;
+}
+
+/** the construct's own reusable policy, which its self-hosted applications use. */
+export function buildSharedPolicy(ctx: BuildContext): void {
+  const policy = ctx.plan.policy;
+  if (policy === undefined) return;
+  ctx.policy = definePolicy(ctx.scope(policy.path), ctx.plan.accountId, policy);
+  ctx.policyId = ctx.policy.id;
+}
+
+/** every application of the plan: the shared ones, then the hosts' own, in order. */
+export function buildApplications(ctx: BuildContext): void {
+  for (const app of ctx.plan.sharedApplications) ctx.applications.set(app.key, defineApplication(ctx, app));
+  const hosts = ctx.plan.hosts;
+  for (let i = 0; i < hosts.length; i++) {
+    const source = hosts[i].application;
+    const built = 'own' in source ? defineApplication(ctx, source.own) : ctx.applications.get(source.shared) as BuiltApplication;
+    ctx.hostApplications.push(built);
+    ctx.hosts[i].accessApplication = built.application;
+    ctx.hosts[i].shortLivedCertificate = built.certificate;
+  }
+}
+
+/** one application, in its scope: its own policies first, then the application and its CA. */
+function defineApplication(ctx: BuildContext, app: ApplicationPlan): BuiltApplication {
+  const scope = ctx.scope(app.path);
+  const accountId = ctx.plan.accountId;
+  let built: BuiltApplication;
+  if (app.kind === 'infrastructure') {
+    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+      accountId,
+      name: app.name,
+      type: 'infrastructure',
+      targetCriteria: [{ port: 22, protocol: 'SSH', targetAttributes: { hostname: [...app.hostnames] } }],
+      policies: app.userPolicies.map((u, i) => ({
+        name: u.name,
+        decision: 'allow',
+        precedence: i + 1,
+        include: [AccessRule.email(u.email).toProvider()],
+        require: providerRules(app.require),
+        exclude: providerRules(app.exclude),
+        connectionRules: { ssh: { usernames: [u.unixName], allowEmailAlias: false } },
+      })),
+      allowedIdps: app.allowedIdps,
+      autoRedirectToIdentity: app.autoRedirectToIdentity,
+      tags: app.tags,
+    }));
+    validateAccessRulesOnSynth(application);
+    built = { application };
+  } else {
+    const policyIds = app.policies.map((p) => ('shared' in p ? ctx.policyId as string : 'existing' in p ? p.existing : definePolicy(scope, accountId, p.own).id));
+    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+      accountId,
+      name: app.name,
+      type: 'self_hosted',
+      domain: app.hostnames[0],
+      destinations: app.hostnames.map((uri) => ({ type: 'public', uri })),
+      policies: policyIds.map((id, i) => ({ id, precedence: i + 1 })),
+      sessionDuration: app.sessionDuration,
+      allowedIdps: app.allowedIdps,
+      autoRedirectToIdentity: app.autoRedirectToIdentity,
+      tags: app.tags,
+    }));
+    const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
+      accountId,
+      appId: application.id,
+    }));
+    if (app.caVersion !== undefined) {
+      // a new label replaces the CA: a terraform_data holding it, and replace_triggered_by.
+      const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version: app.caVersion } }));
+      certificate.lifecycle = { ...certificate.lifecycle, replaceTriggeredBy: [addressOf(rotation)] };
+    }
+    built = { application, certificate, caPublicKey: certificate.publicKey };
+  }
+  ctx.applicationList.push(built.application);
+  return built;
+}

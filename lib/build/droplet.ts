@@ -1,0 +1,84 @@
+// DigitalOcean, built from the plan (the manual procedure's "Create your droplet", "Configure your
+// droplet" and "Lock down all ingress"): the tag and the firewall with no inbound rule, and per
+// host the droplet whose cloud-config does the rest at first boot.
+import { DataResource } from 'cdktf';
+import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
+import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
+import { ProjectResources } from '@cdktf/provider-digitalocean/lib/project-resources';
+import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
+import { fillUserData } from '../cloud-init';
+import { literal } from '../internal/escape';
+import { BuildContext } from './context';
+
+const EVERYWHERE = ['0.0.0.0/0', '::/0'];
+
+/**
+ * The tag the droplets are created with and the firewall that applies by it: no inbound rule at
+ * all, egress open (cloudflared, apt and NTP need it). By tag, the firewall covers a droplet from
+ * its first boot; by droplet id it would apply only after the droplet exists, leaving a window
+ * with port 22 open to the internet.
+ */
+export function buildFirewall(ctx: BuildContext): void {
+  const plan = ctx.plan.firewall;
+  const scope = ctx.scope(plan.path);
+  ctx.tag = new Tag(scope, 'Tag', literal({ name: plan.tagName }));
+  ctx.tagName = ctx.tag.name;
+  ctx.firewall = new Firewall(scope, 'Firewall', literal({
+    name: plan.name,
+    tags: [ctx.tagName],
+    outboundRule: [
+      { protocol: 'tcp', portRange: 'all', destinationAddresses: EVERYWHERE },
+      { protocol: 'udp', portRange: 'all', destinationAddresses: EVERYWHERE },
+      { protocol: 'icmp', destinationAddresses: EVERYWHERE },
+    ],
+  }));
+}
+
+/**
+ * Per host: the droplet, its user_data the planned cloud-config filled with the CA key (the
+ * application's certificate, or the account's for infrastructure) and the tunnel token; its
+ * project assignment; and, when user_data changes must not replace it, what still must.
+ */
+export function buildDroplets(ctx: BuildContext): void {
+  const hosts = ctx.plan.hosts;
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i];
+    const plan = host.droplet;
+    const built = ctx.hosts[i];
+    const scope = ctx.scope(host.path);
+    const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].caPublicKey as string;
+    const tunnelToken = built.tunnelToken!.token;
+    const droplet = new Droplet(scope, 'Droplet', literal({
+      name: plan.name,
+      image: plan.image,
+      region: plan.region,
+      size: plan.size,
+      monitoring: plan.monitoring,
+      vpcUuid: plan.vpcUuid,
+      tags: [ctx.tagName as string, ...plan.tags],
+      userData: fillUserData(plan.userData, caPublicKey, tunnelToken),
+      backups: plan.backups,
+      ipv6: plan.ipv6,
+      gracefulShutdown: plan.gracefulShutdown,
+      volumeIds: plan.volumeIds === undefined ? undefined : [...plan.volumeIds],
+    }));
+    built.droplet = droplet;
+    if (plan.projectId !== undefined) {
+      new ProjectResources(scope, 'ProjectResources', literal({ project: plan.projectId, resources: [droplet.urn] }));
+    }
+    if (plan.keepOnUserDataChange) {
+      // the droplet keeps its disk when users change; but a droplet holding an old CA key or
+      // tunnel token could never be reached again, so those still replace it.
+      const trusted = new DataResource(scope, 'DropletTrust', literal({ input: { ca_public_key: caPublicKey, tunnel_token: tunnelToken } }));
+      droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
+    }
+  }
+}
+
+/**
+ * a resource's address as replace_triggered_by needs it: cdktf 0.21 turns a resource into
+ * "${type.name}", which Terraform rejects there ("Invalid character").
+ */
+export function addressOf(resource: DataResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
+}

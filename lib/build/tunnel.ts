@@ -1,0 +1,83 @@
+// Cloudflare Tunnel, built from the plan (the manual procedure's "Configure Argo Tunnel"): per host
+// a remotely-managed tunnel, its one ingress config and its token; and how clients reach it: a
+// proxied CNAME for a public hostname, or a private route and an infrastructure target.
+import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
+import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
+import { ZeroTrustAccessInfrastructureTarget } from '@cdktf/provider-cloudflare/lib/zero-trust-access-infrastructure-target';
+import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
+import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
+import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
+import { literal } from '../internal/escape';
+import { BuildContext } from './context';
+
+/**
+ * Per host, in its `Tunnel` scope: a remotely-managed tunnel (config_src cloudflare, no
+ * tunnel_secret: a secret makes provider v5 replace the tunnel on every plan,
+ * cloudflare/terraform-provider-cloudflare#5450), its one config (the config is one document:
+ * two would overwrite each other, #5791) with, for a public hostname, its ingress rule, the token,
+ * and the proxied CNAME from the public hostname to the tunnel (ttl 1: required when proxied).
+ */
+export function buildTunnels(ctx: BuildContext): void {
+  const accountId = ctx.plan.accountId;
+  const hosts = ctx.plan.hosts;
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i];
+    const scope = ctx.scope([...host.path, 'Tunnel']);
+    const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({ accountId, name: host.tunnelName, configSrc: 'cloudflare' }));
+    const tunnelId = tunnel.id;
+    const publicHostname = host.reach === 'public-hostname';
+    const built = ctx.hosts[i];
+    built.tunnel = tunnel;
+    built.tunnelId = tunnelId;
+    built.tunnelConfig = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', literal({
+      accountId,
+      tunnelId,
+      config: {
+        ingress: publicHostname
+          ? [{ hostname: host.hostname, service: 'ssh://localhost:22' }, { service: 'http_status:404' }]
+          : [{ service: 'http_status:404' }],
+      },
+    }));
+    built.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId }));
+    if (publicHostname) {
+      built.dnsRecord = new DnsRecord(scope, 'DnsRecord', literal({
+        zoneId: host.zoneId as string,
+        name: host.hostname,
+        type: 'CNAME',
+        content: `${tunnelId}.cfargotunnel.com`,
+        proxied: true,
+        ttl: 1,
+        comment: `Cloudflare Tunnel for ${host.tunnelName} (cdktf-access-droplet)`,
+      }));
+    }
+  }
+}
+
+/**
+ * Per infrastructure host: the private route from the WARP clients of the account to the
+ * droplet's address behind its tunnel, and the infrastructure target at that address (which the
+ * application finds by hostname).
+ */
+export function buildPrivateRoutes(ctx: BuildContext): void {
+  const accountId = ctx.plan.accountId;
+  const hosts = ctx.plan.hosts;
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i];
+    if (host.reach !== 'private-route') continue;
+    const built = ctx.hosts[i];
+    const privateAddress = built.droplet!.ipv4AddressPrivate;
+    built.privateAddress = privateAddress;
+    built.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(ctx.scope([...host.path, 'Tunnel']), 'Route', literal({
+      accountId,
+      tunnelId: built.tunnelId as string,
+      network: `${privateAddress}/32`,
+      virtualNetworkId: host.virtualNetworkId,
+      comment: `SSH to ${host.hostname} (cdktf-access-droplet)`,
+    }));
+    built.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(ctx.scope(host.accessPath), 'Target', literal({
+      accountId,
+      hostname: host.hostname,
+      ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: host.virtualNetworkId } },
+    }));
+  }
+}
