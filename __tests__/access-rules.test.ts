@@ -84,6 +84,7 @@ describe('policy rules', () => {
       accessInclude: [AccessRule.group(GROUP), AccessRule.raw({ githubOrganization: { identityProviderId: IDP, name: 'widgetcorp' } })],
       accessRequire: [AccessRule.loginMethod(IDP), AccessRule.emailDomain('cloudflare.com')],
       accessExclude: [AccessRule.email('contractor@cloudflare.com')],
+      dangerouslyAllowImpersonation: true,
     });
     const policy = policyOf(out);
     expect(policy.include).toEqual([
@@ -110,10 +111,10 @@ describe('policy rules', () => {
     expect(policyOf(out).include).toContainEqual({ everyone: {} });
   });
 
-  test('warns about a flag that does nothing, and about rules that admit people without accounts', () => {
+  test('warns about a flag that does nothing, and loudly about rules accepted by dangerouslyAllowImpersonation', () => {
     expect(warningsOf(construct({ dangerouslyAllowEveryone: true }))).toEqual([expect.stringMatching(/no rule admits everyone; remove the flag/)]);
-    expect(warningsOf(construct({ accessInclude: [AccessRule.group(GROUP)] }))).toEqual([
-      expect.stringMatching(/admits everyone matching group 8b1e3c4a-0000-4000-8000-00000000aaaa, but only the 1 listed users get a Unix account/),
+    expect(warningsOf(construct({ accessInclude: [AccessRule.group(GROUP)], dangerouslyAllowImpersonation: true }))).toEqual([
+      expect.stringMatching(/^DANGER \(dangerouslyAllowImpersonation\): accessInclude\[0\] \(group 8b1e3c4a-0000-4000-8000-00000000aaaa\) admits people by something other than their email.* local part is "srhea" would open srhea@cloudflare\.com's account/),
     ]);
     expect(warningsOf(construct({ accessExclude: [AccessRule.email('srhea@cloudflare.com')] }))).toEqual([
       expect.stringMatching(/accessExclude\[0\] excludes srhea@cloudflare\.com, who is one of the users/),
@@ -150,14 +151,18 @@ describe('application options', () => {
   });
 
   test('an existing reusable policy instead of a new one', () => {
-    const ad = construct({ accessPolicyIds: ['policy-1', 'policy-2'] });
+    expect(() => construct({ accessPolicyIds: ['policy-1'] })).toThrow(/accessPolicyIds attaches policies the construct cannot read.*dangerouslyAllowImpersonation: true/);
+    const ad = construct({ accessPolicyIds: ['policy-1', 'policy-2'], dangerouslyAllowImpersonation: true });
     const out = Testing.synth(ad.node.scope as TerraformStack);
     expect(resourcesOf(out, 'cloudflare_zero_trust_access_policy')).toHaveLength(0);
     expect(resourcesOf(out, 'cloudflare_zero_trust_access_application')[0].policies).toEqual([
       { id: 'policy-1', precedence: 1 }, { id: 'policy-2', precedence: 2 },
     ]);
     expect(ad.accessPolicy).toBeUndefined();
-    expect(warningsOf(ad)).toEqual([expect.stringMatching(/Access admits whoever the 2 existing policies allow/)]);
+    expect(warningsOf(ad)).toEqual([
+      expect.stringMatching(/Access admits whoever the 2 existing policies allow/),
+      expect.stringMatching(/^DANGER \(dangerouslyAllowImpersonation\): accessPolicyIds attaches policies the construct cannot read/),
+    ]);
   });
 
   test.each([
@@ -313,7 +318,7 @@ describe('AccessRule.raw only takes rules the binding synthesizes', () => {
       if (kind.kind === 'everyone') continue;
       const inner = Object.fromEntries([...kind.fields.keys()].map((f) => [f, f === 'ip' ? '10.0.0.0/8' : `v-${f}`]));
       const rule = AccessRule.raw({ [kind.kind]: inner });
-      const policy = policyOf(synth({ accessInclude: [rule], accessRequire: [rule], accessExclude: [rule] }));
+      const policy = policyOf(synth({ accessInclude: [rule], accessRequire: [rule], accessExclude: [rule], dangerouslyAllowImpersonation: kind.kind !== 'email' }));
       const expected = { [kind.terraformKind]: Object.fromEntries([...kind.fields.entries()].map(([f, snake]) => [snake, inner[f]])) };
       expect(policy.include).toContainEqual(expected);
       expect(policy.require).toEqual([expected]);

@@ -59,16 +59,34 @@ export interface AccessPolicyOptions {
 
   /**
    * Lets an include rule admit everyone (`AccessRule.everyone()`): anyone who can sign in to any
-   * identity provider of the account, or receive a one-time PIN, then reaches sshd.
+   * identity provider of the account, or receive a one-time PIN, then reaches sshd, and anyone
+   * whose email's local part equals a user's opens that user's account.
    *
    * @default false
    */
   readonly dangerouslyAllowEveryone?: boolean;
+
+  /**
+   * Accepts Access rules that let someone log in as a user they are not (self-hosted mode).
+   *
+   * Access signs the short-lived certificate for the email's local part, so anyone Access admits
+   * whose local part equals a user's opens that user's account. By default every include rule
+   * must pin people by email: exact emails with distinct local parts, and email domains only
+   * when every user is at that domain. Rules that admit people by anything else (groups, IdP
+   * groups, GitHub organizations, IP ranges, countries, certificates, service tokens, login
+   * methods, device posture), `allow.emailDomains` that other users are not at, two admitted
+   * emails with one local part, and `accessPolicyIds` (policies the construct cannot read) are
+   * refused; this flag accepts them, with a warning. Infrastructure mode has no such risk: each
+   * of its policies names the one Unix user a person may log in as.
+   *
+   * @default false
+   */
+  readonly dangerouslyAllowImpersonation?: boolean;
 }
 
 /** every key of AccessPolicyOptions: the constructs refuse keys they do not know. */
 export const ACCESS_POLICY_OPTION_KEYS: Record<keyof AccessPolicyOptions, true> = {
-  allow: true, accessInclude: true, accessRequire: true, accessExclude: true, dangerouslyAllowEveryone: true,
+  allow: true, accessInclude: true, accessRequire: true, accessExclude: true, dangerouslyAllowEveryone: true, dangerouslyAllowImpersonation: true,
 };
 
 /** The checked rules of one Access policy, and what a user should be warned about. */
@@ -150,13 +168,6 @@ export function resolvePolicyRules(userEmails: string[], props: AccessPolicyOpti
     warnings.push('DANGER: dangerouslyAllowEveryone is set and the Access policy admits everyone; only sshd and the Unix accounts stand between the internet and this host');
   } else if (props.dangerouslyAllowEveryone === true) {
     warnings.push('dangerouslyAllowEveryone is set but no rule admits everyone; remove the flag');
-  }
-  const broad = include.filter((r) => !r.namesOnePerson && !r.admitsEveryone).map((r) => r.describe());
-  if (broad.length > 0) {
-    warnings.push(
-      `Access admits everyone matching ${broad.join(', ')}, but only the ${accounts.size} listed users get a Unix account; the others pass Access and are refused by sshd, ` +
-      'except anyone whose email has the same local part as a listed user: short-lived certificates carry only the local part',
-    );
   }
 
   const require = rulesOf('accessRequire', props.accessRequire);

@@ -184,6 +184,7 @@ export function resolveUsers(
     mapped.set(email.toLowerCase(), name);
   }
   const byName = new Map<string, string>();
+  const byEmail = new Map<string, number>();
   const localParts = principals === CertificatePrincipals.EMAIL_LOCAL_PART;
   const resolved = users.map((input, i) => {
     const user: AccessUser = typeof input === 'string' ? { email: input } : input;
@@ -191,6 +192,13 @@ export function resolveUsers(
       throw new Error(`${field}[${i}] ${JSON.stringify(input)} is neither an email nor { email, unixName?, sudo? }`);
     }
     const principal = validateEmail(`${field}[${i}].email`, user.email);
+    // one person, one entry: a second entry (say with another unixName and sudo) would be a
+    // second account that accepts the same certificates.
+    const before = byEmail.get(user.email.toLowerCase());
+    if (before !== undefined) {
+      throw new Error(`${field}[${i}] ${JSON.stringify(user.email)} is listed twice (also ${field}[${before}]); remove the duplicate`);
+    }
+    byEmail.set(user.email.toLowerCase(), i);
     if (localParts && principal.startsWith('#')) {
       // sshd reads a principals file line that starts with # as a comment: the account would
       // accept no certificate, and a later edit could turn it into something else.

@@ -11,6 +11,7 @@ import { AccessRule } from '../access-rule';
 import { literal } from '../internal/escape';
 import { ApplicationPlan, PolicyPlan } from '../plan/types';
 import { BuildContext, BuiltApplication } from './context';
+import { validateAdmissionOnSynth } from './admission';
 import { addressOf } from './droplet';
 
 /** rules in the binding's shape; an empty list is left out. */
@@ -42,19 +43,21 @@ export function buildSharedPolicy(ctx: BuildContext): void {
 
 /** every application of the plan: the shared ones, then the hosts' own, in order. */
 export function buildApplications(ctx: BuildContext): void {
-  for (const app of ctx.plan.sharedApplications) ctx.applications.set(app.key, defineApplication(ctx, app));
+  const admissions: Parameters<typeof validateAdmissionOnSynth>[1] = [];
+  for (const app of ctx.plan.sharedApplications) ctx.applications.set(app.key, defineApplication(ctx, app, admissions));
   const hosts = ctx.plan.hosts;
   for (let i = 0; i < hosts.length; i++) {
     const source = hosts[i].application;
-    const built = 'own' in source ? defineApplication(ctx, source.own) : ctx.applications.get(source.shared) as BuiltApplication;
+    const built = 'own' in source ? defineApplication(ctx, source.own, admissions) : ctx.applications.get(source.shared) as BuiltApplication;
     ctx.hostApplications.push(built);
     ctx.hosts[i].accessApplication = built.application;
     ctx.hosts[i].shortLivedCertificate = built.certificate;
   }
+  validateAdmissionOnSynth(ctx, admissions);
 }
 
 /** one application, in its scope: its own policies first, then the application and its CA. */
-function defineApplication(ctx: BuildContext, app: ApplicationPlan): BuiltApplication {
+function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: Parameters<typeof validateAdmissionOnSynth>[1]): BuiltApplication {
   const scope = ctx.scope(app.path);
   const accountId = ctx.plan.accountId;
   let built: BuiltApplication;
@@ -80,7 +83,18 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan): BuiltApplic
     validateAccessRulesOnSynth(application);
     built = { application };
   } else {
-    const policyIds = app.policies.map((p) => ('shared' in p ? ctx.policyId as string : 'existing' in p ? p.existing : definePolicy(scope, accountId, p.own).id));
+    const policies: ZeroTrustAccessPolicy[] = [];
+    const policyIds = app.policies.map((p) => {
+      if ('existing' in p) return p.existing;
+      if ('shared' in p) {
+        policies.push(ctx.policy as ZeroTrustAccessPolicy);
+        return ctx.policyId as string;
+      }
+      const own = definePolicy(scope, accountId, p.own);
+      policies.push(own);
+      return own.id;
+    });
+    if (app.admission !== undefined) admissions.push({ policies, ...app.admission });
     const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,

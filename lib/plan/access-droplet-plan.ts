@@ -10,6 +10,7 @@ import { CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS } from '../users'
 import { validateHostname, validateId } from '../validation';
 import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
 import { planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
+import { admittedRules, checkAdmission } from './admission';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
 import { AccessPlan, ApplicationPlan, NameClaim, PolicyPlan } from './types';
 
@@ -77,10 +78,17 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       policy = policyPlan(['Access'], 'AccessPolicy', `${name} allow`, rules);
       sources = [{ shared: true as const }];
     }
+    warnings.push(...checkAdmission({
+      where: props.hostname,
+      accounts: users,
+      rules: props.accessPolicyIds === undefined ? admittedRules(users, 'users', props) : [],
+      existingPolicies: props.accessPolicyIds ?? [],
+    }, props));
     checkCaVersion(props.accessCaVersion);
     application = selfHostedApplication({
       key: 'Access', path: ['Access'], name: appName, hostnames: [props.hostname], policies: sources,
       sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion, options: appOptions,
+      admission: props.accessPolicyIds === undefined ? { where: props.hostname, accounts: users } : undefined,
     });
   }
   const caPublicKey = infrastructure ? props.infrastructureCaPublicKey : undefined;
@@ -113,6 +121,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       droplet: planDroplet(settings, { hostname: props.hostname }, userData, caPublicKey),
     }],
     sshConfig: infrastructure ? undefined : renderSshConfig([props.hostname], props.clientCloudflaredPath),
+    admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },
   };
 }
 

@@ -4,6 +4,7 @@ import { Token } from 'cdktf';
 import { AccessRule } from '../access-rule';
 import { ResolvedPolicyRules } from '../access-policy-rules';
 import { validateId } from '../validation';
+import { AccountHolder } from './admission';
 import { ApplicationPlan, PolicyPlan, PolicySource, ScopePath } from './types';
 
 /** the application options AccessDroplet takes besides the fleet's. */
@@ -92,6 +93,7 @@ export function policyPlan(path: ScopePath, id: string, name: string, rules: { i
 export function selfHostedApplication(opts: {
   key: string; path: ScopePath; name: string; hostnames: readonly string[]; policies: readonly PolicySource[];
   sessionDuration?: string; caVersion?: string; options?: ApplicationOptionPlan;
+  admission?: { where: string; accounts: readonly AccountHolder[] };
 }): ApplicationPlan {
   return {
     key: opts.key,
@@ -105,6 +107,7 @@ export function selfHostedApplication(opts: {
     policies: opts.policies,
     sessionDuration: opts.sessionDuration,
     caVersion: opts.caVersion,
+    admission: opts.admission,
     userPolicies: [],
     require: [],
     exclude: [],

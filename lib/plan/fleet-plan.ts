@@ -15,6 +15,7 @@ import { checkCaVersion, checkSessionDuration, infrastructureApplication, policy
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
 import { DropletSettings, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { ACCESS_DOMAINS_PER_APPLICATION, fleetLimitWarnings } from './limits';
+import { AdmittedRule, admittedRules, checkAdmission } from './admission';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
 import { AccessPlan, ApplicationPlan, HostPlan, NameClaim, PolicySource } from './types';
 
@@ -37,6 +38,8 @@ export interface FleetMember {
   readonly id: string;
   readonly spec: FleetHost;
   readonly group?: string;
+  /** everyone with an account on the host: the common users, then the host's own, resolved. */
+  readonly users: readonly ResolvedUser[];
 }
 
 /** Plans an AccessDropletFleet: checks every prop once and decides every resource. Pure. */
@@ -61,7 +64,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
   const principals = infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART;
   const commonUsers = resolveUsers(props.users, 'users', props, principals);
   const settings = planDropletSettings(props);
-  const members = planMembers(props, principals);
+  const members = planMembers(props, principals, commonUsers);
   const groups = groupMembers(members);
   checkSessionDuration(props.accessSessionDuration);
   if (!infrastructure) checkCaVersion(props.accessCaVersion);
@@ -81,7 +84,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
     : resolvePolicyRules(commonUsers.map((u) => u.email), props);
   warnings.push(...rules.warnings);
   const admitted = infrastructure ? [] : rules.include.filter((r) => r.kind === 'email').map((r) => String(r.toProvider().email.email).toLowerCase());
-  const access = new FleetAccess(props, infrastructure, principals, commonUsers, rules, admitted);
+  const access = new FleetAccess(props, infrastructure, principals, commonUsers, rules, admitted, warnings);
 
   // the shared applications of the access groups, under Access/App<key> (v0.1.0's ids).
   const sharedApplications: ApplicationPlan[] = [];
@@ -131,6 +134,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
     sharedApplications,
     hosts,
     sshConfig: infrastructure ? undefined : renderSshConfig(members.map((m) => m.hostname), props.clientCloudflaredPath),
+    admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },
   };
 }
 
@@ -144,7 +148,14 @@ class FleetAccess {
     private readonly rules: ResolvedPolicyRules,
     /** the emails the fleet policy admits, lower case. */
     private readonly admitted: string[],
-  ) {}
+    /** where the admission check's warnings go. */
+    private readonly warnings: string[],
+  ) {
+    this.commonRules = infrastructure ? [] : admittedRules(commonUsers, 'users', props);
+  }
+
+  private readonly commonRules: AdmittedRule[];
+  private commonAdmissionChecked = false;
 
   /** the application of some hosts: a group's (key `App<group>`) or a host's own (key `own`). */
   public application(key: string, path: string[], name: string, policyName: string, hosts: FleetMember[]): ApplicationPlan {
@@ -155,11 +166,9 @@ class FleetAccess {
     // everyone with an account on these hosts gets certificates from one CA: one principal,
     // one person (each host's own list was checked with the common users already).
     if (hosts[0].group !== undefined && hosts.some((h) => h.spec.users !== undefined)) {
-      checkPrincipalCollisions(
-        hosts.flatMap((h) => resolveUsers([...this.props.users, ...(h.spec.users ?? [])], `hosts[${h.index}] (${h.hostname}) users`, this.props)),
-        `the hosts of access group ${JSON.stringify(hosts[0].group)}`,
-      );
+      checkPrincipalCollisions(hosts.flatMap((h) => h.users), `the hosts of access group ${JSON.stringify(hosts[0].group)}`);
     }
+    const where = this.checkAdmission(hosts);
     // extra users of a host pass Access for the hosts of its application only.
     const extraEmails = uniqueIgnoringCase(hosts.flatMap((h) => (h.spec.users ?? []).map((u) => (typeof u === 'string' ? u : u.email))))
       .filter((e) => !this.admitted.includes(e.toLowerCase()));
@@ -173,7 +182,24 @@ class FleetAccess {
     }
     return selfHostedApplication({
       key, path, name, hostnames, policies, sessionDuration: this.props.accessSessionDuration, caVersion: this.props.accessCaVersion,
+      admission: { where, accounts: hosts.length === 1 ? hosts[0].users : hosts.flatMap((h) => h.users) },
     });
+  }
+
+  /**
+   * One principal, one person (plan/admission.ts) over everyone this application admits: the
+   * fleet policy's rules and the hosts' own users, against everyone with an account on them.
+   * Applications without users of their own all check the same thing: once.
+   */
+  private checkAdmission(hosts: FleetMember[]): string {
+    const own = hosts.some((h) => h.spec.users !== undefined);
+    const where = hosts[0].group === undefined ? hosts[0].hostname : `access group ${JSON.stringify(hosts[0].group)}`;
+    if (!own && this.commonAdmissionChecked) return where;
+    const rules = [...this.commonRules];
+    for (const h of hosts) (h.spec.users ?? []).forEach((u, j) => rules.push({ kind: 'email', value: typeof u === 'string' ? u : u.email, source: `hosts[${h.index}].users[${j}]` }));
+    this.warnings.push(...checkAdmission({ where, accounts: hosts.flatMap((h) => h.users), rules, existingPolicies: [] }, this.props));
+    if (!own) this.commonAdmissionChecked = true;
+    return where;
   }
 
   /** the users of some hosts, as one infrastructure policy list (common users first). */
@@ -211,7 +237,7 @@ function checkKnownProps(props: AccessDropletFleetProps) {
 }
 
 /** the hosts, from the list or the count and pattern, checked: non-empty, in the zone, unique. */
-function planMembers(props: AccessDropletFleetProps, principals: CertificatePrincipals): FleetMember[] {
+function planMembers(props: AccessDropletFleetProps, principals: CertificatePrincipals, commonUsers: ResolvedUser[]): FleetMember[] {
   const counted = props.count !== undefined || props.hostnamePattern !== undefined;
   if (props.hosts !== undefined && counted) {
     throw new Error('give either hosts, or count with hostnamePattern, not both');
@@ -272,11 +298,9 @@ function planMembers(props: AccessDropletFleetProps, principals: CertificatePrin
     if (spec.accessGroup !== undefined && (typeof spec.accessGroup !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(spec.accessGroup))) {
       throw new Error(`hosts[${i}].accessGroup ${JSON.stringify(spec.accessGroup)} must be 1-32 lower-case letters, digits or "-" (it names the shared application)`);
     }
-    if (spec.users !== undefined) {
-      // the common users and this host's own, together, must still map to distinct accounts.
-      resolveUsers([...props.users, ...spec.users], `hosts[${i}] (${hostname}) users`, props, principals);
-    }
-    return { index: i, hostname, id: nameFromHostname(hostname, `Host${i + 1}`), spec, group: spec.accessGroup };
+    // the common users and this host's own, together, must still map to distinct accounts.
+    const users = spec.users === undefined ? commonUsers : resolveUsers([...props.users, ...spec.users], `hosts[${i}] (${hostname}) users`, props, principals);
+    return { index: i, hostname, id: nameFromHostname(hostname, `Host${i + 1}`), spec, group: spec.accessGroup, users };
   });
 }
 

@@ -20,7 +20,7 @@ export function checkInfrastructureProps(props: InfrastructureModeProps, hostnam
   if (props.accessPolicyIds !== undefined) {
     throw new Error('accessPolicyIds works in self-hosted mode only: infrastructure policies name the Unix user each person may log in as, which reusable policies cannot in provider 5.14');
   }
-  for (const field of ['allow', 'accessInclude', 'dangerouslyAllowEveryone'] as const) {
+  for (const field of ['allow', 'accessInclude', 'dangerouslyAllowEveryone', 'dangerouslyAllowImpersonation'] as const) {
     if (props[field] !== undefined) {
       throw new Error(`${field} has no effect in infrastructure mode: each policy admits one user to their own Unix account; add people to users instead`);
     }

@@ -5,6 +5,7 @@
 import { AccessMode } from '../access-mode';
 import { AccessRule } from '../access-rule';
 import { UserDataTemplate } from '../cloud-init';
+import { AccountHolder, AdmissionOptIns } from './admission';
 
 /** Everything one AccessDroplet or AccessDropletFleet builds. */
 export interface AccessPlan {
@@ -28,6 +29,8 @@ export interface AccessPlan {
   readonly hosts: readonly HostPlan[];
   /** the client's `~/.ssh/config` text, when it holds no token (self-hosted mode). */
   readonly sshConfig?: string;
+  /** what the user accepted of the admission invariant (plan/admission.ts), checked again at synth. */
+  readonly admissionOptIns: AdmissionOptIns;
 }
 
 /** construct ids from the construct being built down to a scope; `[]` is the construct itself. */
@@ -85,6 +88,11 @@ export interface ApplicationPlan {
   readonly policies: readonly PolicySource[];
   readonly sessionDuration?: string;
   readonly caVersion?: string;
+  /**
+   * self-hosted: who has accounts on the application's hosts, checked against the final include
+   * rules of its policies at synth (plan/admission.ts), under this name.
+   */
+  readonly admission?: { readonly where: string; readonly accounts: readonly AccountHolder[] };
   /** infrastructure: one inline policy per person, allowing only their own Unix name. */
   readonly userPolicies: readonly { readonly name: string; readonly email: string; readonly unixName: string }[];
   readonly require: readonly AccessRule[];
