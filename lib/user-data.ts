@@ -117,7 +117,9 @@ function pathProblem(path: string, prefixes: string[]): string | undefined {
 // [name, version] into "name=version"), becomes one argument of `apt-get ... install`. A word
 // starting with "-" would be an apt option (-o APT::Update::Pre-Invoke::=... runs a command), and
 // a name ending in "-" asks apt to REMOVE the package (apt-get(8)): both are refused. Debian
-// package names: policy 5.6.1; versions: policy 5.6.12.
+// package names: policy 5.6.1; versions: policy 5.6.12. apt-get 2.6 still reads a name with "."
+// that matches no package as a regular expression (apt-get(8)): that can install more packages
+// than named, from the same sources, never remove one.
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~:-]*$/;
 
@@ -154,7 +156,9 @@ const TIMEZONE = /^[A-Za-z0-9_+-]{1,30}(\/[A-Za-z0-9_+-]{1,30}){0,2}$/;
 // content is decoded by `encoding` (canonicalize_extraction), written at os.path.abspath(path)
 // with mode int(permissions, 8) (decode_perms), then chowned by name (util.chownbyname).
 const ENCODINGS = ['gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64', 'b64', 'base64', 'text/plain'];
-// three octal digits: no setuid, setgid or sticky bit can be expressed.
+// three octal digits: no setuid, setgid or sticky bit can be expressed. (cloud-init chmods before
+// it chowns, and the chown clears set-id bits, but an owner of "none" skips the chown:
+// util.extract_usergroup. __tests__/real/extra-cloud-config.test.ts shows the bit surviving.)
 const PERMISSIONS = /^(0|0o)?[0-7]{3}$/;
 const UNIX_NAME = '[a-z_][a-z0-9_-]{0,31}';
 const OWNER = new RegExp(`^${UNIX_NAME}(:${UNIX_NAME})?$`);
