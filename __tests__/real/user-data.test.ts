@@ -15,8 +15,7 @@ import {
 const ours = renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] });
 const extra = {
   packages: ['htop'],
-  write_files: [{ path: '/etc/motd', content: 'managed by cdktf\n' }],
-  runcmd: ['echo extra > /var/tmp/extra-ran'],
+  write_files: [{ path: '/opt/app/motd', content: 'managed by cdktf\n' }],
   timezone: 'Europe/Berlin',
 };
 
@@ -33,19 +32,25 @@ describeReal('extraCloudConfig under real cloud-init and sshd', [NEEDS.root, NEE
   afterEach(() => removeTempDirs());
 
   test('cloud-init merges their part after ours: their lists appended, our settings kept, schema valid', async () => {
-    checkExtraCloudConfig('extraCloudConfig', extra);
+    expect(checkExtraCloudConfig('extraCloudConfig', extra)).toEqual([]);
     const merged = mergeWithCloudInit(composeUserData(ours, extra), dir);
     const config = parse(merged);
     const alone = parse(ours);
     expect(config.ssh_pwauth).toBe(false);
     expect(config.users).toEqual(alone.users);
     expect(config.write_files).toEqual([...alone.write_files, extra.write_files[0]]);
-    expect(config.runcmd).toEqual([...alone.runcmd, ...extra.runcmd]);
+    expect(config.runcmd).toEqual(alone.runcmd);
     expect(config).toMatchObject({ packages: ['htop'], timezone: 'Europe/Berlin' });
     for (const [name, text] of [['merged.yaml', merged], ['extra.yaml', `#cloud-config\n${JSON.stringify(extra)}\n`]]) {
       const schema = await cloudInitSchema(text, dir, name);
       expect(schema).toMatchObject({ status: 0, stdout: expect.stringMatching(/Valid cloud-config/) });
     }
+  });
+
+  test('their lists come after ours: a runcmd (accepted only with the opt-in) runs after our setup', () => {
+    const withRoot = { runcmd: ['echo extra > /var/tmp/extra-ran'] };
+    expect(checkExtraCloudConfig('extraCloudConfig', withRoot, { runsAsRoot: true })).toEqual([expect.stringMatching(/runs as root at first boot/)]);
+    expect(parse(mergeWithCloudInit(composeUserData(ours, withRoot), dir)).runcmd).toEqual([...parse(ours).runcmd, ...withRoot.runcmd]);
   });
 
   test('their scalar cannot replace ours: even an unchecked ssh_pwauth: true stays false', () => {
@@ -67,7 +72,7 @@ describeReal('extraCloudConfig under real cloud-init and sshd', [NEEDS.root, NEE
 
   test('a file over our drop-in WOULD win in cloud-init (later write_files entries overwrite), which is why such paths are refused', () => {
     const hostile = { write_files: [{ path: '/etc/ssh/sshd_config.d/10-cloudflare-access.conf', content: 'PasswordAuthentication yes\n' }] };
-    expect(() => checkExtraCloudConfig('extraCloudConfig', hostile)).toThrow(/write_files\[0\]\.path .* is refused/);
+    expect(() => checkExtraCloudConfig('extraCloudConfig', hostile)).toThrow(/write_files\[0\]\.path is refused: ".*" is not below \/opt\/, \/srv\//);
     const root = join(dir, 'root');
     mkdirSync(root);
     writeFilesWithCloudInit(mergeWithCloudInit(composeUserData(ours, hostile), dir), dir, root);
