@@ -1,4 +1,4 @@
-// lib/internal/droplet-extras.ts at synth: droplet options (backups, ipv6, volumes, project),
+// the droplet options (lib/plan/droplet.ts, lib/build/droplet.ts) at synth: backups, ipv6, volumes, project,
 // keeping the droplet on user_data changes, CA rotation wiring.
 import { Testing } from 'cdktf';
 import { AccessDroplet, AccessDropletFleet, AccessMode } from '../lib';
@@ -84,5 +84,13 @@ describe('accessCaVersion', () => {
     expect(() => newDroplet({ accessCaVersion: 'two words' })).toThrow(/accessCaVersion "two words" must be 1-64 letters/);
     expect(() => newDroplet({ mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: 'ssh-ed25519 AAAA ca', accessCaVersion: '2' }))
       .toThrow(/accessCaVersion "2" applies to self-hosted mode; in infrastructure mode .* change infrastructureCaPublicKey/);
+  });
+
+  test('extraCloudConfig beyond the inert keys needs dangerouslyRunExtraCloudConfigAsRoot, which warns', () => {
+    expect(() => newDroplet({ extraCloudConfig: { runcmd: ['echo hi'] } })).toThrow(/extraCloudConfig\.runcmd is refused.*dangerouslyRunExtraCloudConfigAsRoot: true/);
+    const ad = newDroplet({ extraCloudConfig: { runcmd: ['echo hi'] }, dangerouslyRunExtraCloudConfigAsRoot: true });
+    expect(warningsOf(ad)).toContainEqual(expect.stringMatching(/extraCloudConfig runs as root at first boot.*can undo every guarantee/));
+    expect(warningsOf(newDroplet({ extraCloudConfig: { packages: ['htop'] } }))).toEqual([]);
+    expect(warningsOf(newDroplet({ dangerouslyRunExtraCloudConfigAsRoot: true }))).toEqual([expect.stringMatching(/no extraCloudConfig; remove the flag/)]);
   });
 });

@@ -160,19 +160,30 @@ export interface DropletOptions {
   /**
    * Your own first-boot configuration, as a cloud-config object (e.g. `{ packages: ["htop"] }`).
    * It goes into `user_data` as a second MIME part after ours, merged by cloud-init with
-   * `list(append)+dict(no_replace,recurse_list)`: your lists (`packages`, `write_files`,
-   * `runcmd`) come after ours, and where both set the same key ours wins. Refused: keys that would
-   * weaken access (`users`, `groups`, `ssh_pwauth`, `ssh_authorized_keys`, `chpasswd`,
-   * `password`, `merge_how`, `merge_type`), `write_files` into `/etc/ssh/`, `/etc/sudoers*`,
-   * `/etc/pam.d/`, `/etc/nftables.conf`, `/etc/iptables/` or our own files, and `runcmd`/`bootcmd`
-   * steps that name sshd's configuration, sudoers, our services, flush nft/iptables rules or
-   * reach the metadata address.
-   * That check catches mistakes; it is no sandbox: your commands run as root.
+   * `list(append)+dict(no_replace,recurse_list)`: your lists come after ours, and where both set
+   * the same key ours wins. Accepted without an opt-in: only keys known to be inert: `packages`
+   * (Debian names, optional `=version`), `package_update`/`package_upgrade`/
+   * `package_reboot_if_required`, `timezone`, `write_files` below `/opt/` or `/srv/` (no
+   * setuid/setgid/sticky bits), and `fs_setup`/`mounts` of DigitalOcean volumes (mount points
+   * below `/mnt`, `/srv`, `/opt`, `/data`, with `nosuid,nodev`). Anything else is refused at
+   * synth, naming the key and why, unless `dangerouslyRunExtraCloudConfigAsRoot` is true.
    *
    * @default - none
    * @see https://cloudinit.readthedocs.io/en/latest/reference/merging.html
    */
   readonly extraCloudConfig?: { [key: string]: any };
+
+  /**
+   * Whether `extraCloudConfig` may use cloud-config beyond the keys known to be inert (`runcmd`,
+   * `bootcmd`, `users`, `write_files` outside `/opt` and `/srv`, `apt`, `snap`, ...).
+   *
+   * Everything in it runs as root at first boot and can undo every guarantee of this library:
+   * accounts, sudo, sshd, the metadata guard. A warning names what runs as root.
+   * `merge_how`/`merge_type` stay refused.
+   *
+   * @default false
+   */
+  readonly dangerouslyRunExtraCloudConfigAsRoot?: boolean;
 
   /**
    * Whether a change of `user_data` (users, CA key, tunnel token, apt source, `extraCloudConfig`)
@@ -209,5 +220,6 @@ export const DROPLET_OPTION_KEYS: Record<keyof DropletOptions, true> = {
   projectId: true,
   gracefulShutdown: true,
   extraCloudConfig: true,
+  dangerouslyRunExtraCloudConfigAsRoot: true,
   userDataCausesReplacement: true,
 };

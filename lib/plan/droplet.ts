@@ -78,8 +78,13 @@ export function planUserData(
   warnings.push(...ours.warnings);
   if (caPublicKey !== undefined) checkCaPublicKey(caPublicKey);
   checkUserDataSize(ours, caPublicKey, undefined);
-  if (settings.extraCloudConfig === undefined) return ours;
-  checkExtraCloudConfig('extraCloudConfig', settings.extraCloudConfig);
+  if (settings.extraCloudConfig === undefined) {
+    if (settings.dangerouslyRunExtraCloudConfigAsRoot === true) {
+      warnings.push('dangerouslyRunExtraCloudConfigAsRoot is set but there is no extraCloudConfig; remove the flag');
+    }
+    return ours;
+  }
+  warnings.push(...checkExtraCloudConfig('extraCloudConfig', settings.extraCloudConfig, { runsAsRoot: settings.dangerouslyRunExtraCloudConfigAsRoot }));
   // compose around markers that JSON (the user's part) cannot contain, then cut there again.
   const marked = ours.parts.map((p, i) => (i % 2 === 1 ? `\u0000${p}\u0000` : p)).join('');
   // not escaped here: the build escapes the whole user_data once, as every literal it writes.
