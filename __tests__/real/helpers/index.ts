@@ -7,3 +7,6 @@ export * from './files';
 export * from './cloud-config';
 export * from './sshd';
 export * from './terraform';
+export * from './stand-in';
+export * from './library-stacks';
+export * from './pending-wiring';

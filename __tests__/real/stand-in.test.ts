@@ -1,0 +1,179 @@
+// the stand-in transformer (helpers/stand-in.ts) that the real-terraform tests run the library's
+// output through: every shape converts, the graph is the same, references land on the right
+// stand-in attribute, and real terraform applies each shape and plans in place or replaces as the
+// providers' schemas say.
+import { Testing } from 'cdktf';
+import {
+  describeReal, FORCE_NEW, libraryStack, makeTempDir, mapInterpolations, NEEDS, removeTempDirs, SHAPES, standIn, StandIn,
+  terraform, tfApplyOk, tfInit, tfPlan, tfPlanResult, tfState,
+} from './helpers';
+
+const PROVIDER_ADDRESS = /(?<![\w.])(data\.)?(cloudflare_[a-z_]+|digitalocean_[a-z_]+|null_resource)\.[A-Za-z_]/;
+
+/** the stand-in of the full-featured self-hosted AccessDroplet (CA rotation, DropletTrust, project, readiness wait). */
+function fullSelfHosted(props: Record<string, unknown> = {}) {
+  const synth = Testing.synth(libraryStack('self-hosted', {
+    userDataCausesReplacement: false, accessCaVersion: '1', projectId: 'proj1', waitForReady: true, ...props,
+  }));
+  return { synth: JSON.parse(synth), s: standIn(synth) };
+}
+
+/** every address of `known` that the JSON of `block` mentions. */
+function referenced(block: unknown, known: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const m of JSON.stringify(block).matchAll(/(?<![\w.])(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*/g)) {
+    if (known.has(m[0])) out.add(m[0]);
+  }
+  return out;
+}
+
+/** the dependency edges "from -> to" of a configuration, over resources, data sources and outputs. */
+function edges(json: any, rename: (address: string) => string = (a) => a): Set<string> {
+  const blocks: [string, unknown][] = [];
+  for (const [kind, prefix] of [['resource', ''], ['data', 'data.']] as const) {
+    for (const [type, items] of Object.entries<any>(json[kind] ?? {})) {
+      for (const [name, block] of Object.entries(items)) blocks.push([`${prefix}${type}.${name}`, block]);
+    }
+  }
+  const known = new Set(blocks.map(([a]) => a));
+  const out = new Set<string>();
+  for (const [from, block] of blocks) for (const to of referenced(block, known)) if (to !== from) out.add(`${rename(from)} -> ${rename(to)}`);
+  for (const [name, o] of Object.entries<any>(json.output ?? {})) for (const to of referenced(o, known)) out.add(`output.${name} -> ${rename(to)}`);
+  return out;
+}
+
+describe('the stand-in transformer', () => {
+  test('finds every interpolation and directive, nested ones whole, and leaves escapes alone', () => {
+    const seen: string[] = [];
+    const text = 'a $${not} ${f("}${x.y}", {k = "v"})} %{ if z }b%{ endif } %%{literal} ${"\\"}"}';
+    const same = mapInterpolations(text, (e) => {
+      seen.push(e);
+      return e;
+    });
+    expect(same).toBe(text);
+    expect(seen).toEqual(['f("}${x.y}", {k = "v"})', ' if z ', ' endif ', '"\\"}"']);
+  });
+
+  test.each(SHAPES)('%s: only built-ins are left, one stand-in per block, and the dependency graph is the same', (shape) => {
+    const synth = JSON.parse(Testing.synth(libraryStack(shape, { waitForReady: true, projectId: 'proj1' })));
+    const s = standIn(synth);
+    expect(Object.keys(s.config.resource)).toEqual(['terraform_data']);
+    expect(Object.keys(s.config.data)).toEqual(['terraform_remote_state']);
+    expect(s.config.provider).toBeUndefined();
+    expect(s.config.terraform).toBeUndefined();
+    expect(JSON.stringify(s.config)).not.toMatch(PROVIDER_ADDRESS);
+    const count = (kind: string) => Object.values<any>(synth[kind]).reduce((n, items) => n + Object.keys(items).length, 0);
+    expect(Object.keys(s.config.resource.terraform_data)).toHaveLength(count('resource'));
+    expect(Object.keys(s.config.data.terraform_remote_state)).toHaveLength(count('data'));
+    expect(Object.keys(s.config.output)).toEqual(Object.keys(synth.output));
+    const original = edges(synth, (a) => s.addressOf(a));
+    expect(original.size).toBeGreaterThan(10);
+    expect(edges(s.config)).toEqual(original);
+  });
+
+  test('references land on the stand-in attribute that behaves like the original', () => {
+    const { synth, s } = fullSelfHosted();
+    const td = s.config.resource.terraform_data;
+    const name = (type: string) => s.resourcesOf(type)[0].name;
+    const droplet = td[name('digitalocean_droplet')];
+    const token = s.dataOf('cloudflare_zero_trust_tunnel_cloudflared_token')[0];
+    const trust = Object.keys(td).find((n) => n.includes('DropletTrust'))!;
+
+    // user_data forces replacement: triggers_replace, with the token read inside jsonencode.
+    expect(droplet.triggers_replace.user_data).toContain(`\${jsonencode("TUNNEL_TOKEN=\${${token.address}.outputs.token}\\n")}`);
+    expect(droplet.input.user_data).toBeUndefined();
+    expect(droplet.input.size).toBe('s-1vcpu-1gb');
+    // an argument of another stand-in: its configured value; a computed attribute (urn): its id.
+    expect(droplet.input.tags).toEqual([`\${terraform_data.${name('digitalocean_tag')}.triggers_replace.name}`]);
+    expect(td[name('digitalocean_project_resources')].input.resources).toEqual([`\${terraform_data.${name('digitalocean_droplet')}.id}`]);
+    expect(s.resourcesOf('digitalocean_droplet')[0].computedRead).toEqual(new Set(['urn']));
+    // lifecycle and depends_on keep their meaning on the stand-in's attributes and addresses.
+    expect(droplet.lifecycle).toEqual({ ignore_changes: ['triggers_replace.user_data'], replace_triggered_by: [`terraform_data.${trust}`] });
+    const wait = td[name('null_resource')];
+    expect(wait.depends_on).toEqual(synth.resource.null_resource[name('null_resource')].depends_on.map((a: string) => s.addressOf(a)));
+    expect(wait.provisioner).toBeUndefined();
+    // terraform_data resources stay, their references rewritten.
+    expect(td[trust].input.tunnel_token).toBe(`\${${token.address}.outputs.token}`);
+    // the data source: a state file, its arguments as defaults (the tunnel reference included).
+    expect(s.config.data.terraform_remote_state[token.name]).toEqual({
+      backend: 'local', config: { path: token.stateFile },
+      defaults: { account_id: 'acc123', tunnel_id: `\${terraform_data.${name('cloudflare_zero_trust_tunnel_cloudflared')}.id}` },
+    });
+    expect(token.reads).toEqual(new Set(['token']));
+  });
+
+  test('keeps lifecycle flags and conditions, rewriting self, and marks the data attributes a provider marks sensitive', () => {
+    const s = standIn({
+      resource: {
+        digitalocean_tag: { t: { name: 'x' } },
+        digitalocean_droplet: {
+          d: {
+            image: 'i', size: 's', tags: ['${digitalocean_tag.t.name}'], user_data: '${data.cloudflare_zero_trust_tunnel_cloudflared_token.k.token}',
+            lifecycle: {
+              create_before_destroy: true, prevent_destroy: true,
+              precondition: [{ condition: '${digitalocean_tag.t.name != ""}', error_message: 'tag' }],
+              postcondition: [{ condition: '${self.ipv4_address != "" && self.size != "" && self.image != ""}', error_message: 'ip' }],
+            },
+          },
+        },
+      },
+      data: { cloudflare_zero_trust_tunnel_cloudflared_token: { k: { tunnel_id: 't', lifecycle: { postcondition: [{ condition: '${self.token != ""}', error_message: 'e' }] } } } },
+      output: { o: { value: '${digitalocean_droplet.d.id}', depends_on: ['digitalocean_tag.t'], sensitive: true } },
+    }, { sensitiveAttributes: { cloudflare_zero_trust_tunnel_cloudflared_token: ['token'] } });
+    const d = s.config.resource.terraform_data.d;
+    expect(d.triggers_replace.user_data).toBe('${sensitive(data.terraform_remote_state.k.outputs.token)}');
+    expect(d.lifecycle).toEqual({
+      create_before_destroy: true, prevent_destroy: true,
+      precondition: [{ condition: '${terraform_data.t.triggers_replace.name != ""}', error_message: 'tag' }],
+      postcondition: [{ condition: '${self.id != "" && self.input.size != "" && self.triggers_replace.image != ""}', error_message: 'ip' }],
+    });
+    expect(s.config.data.terraform_remote_state.k.lifecycle).toEqual({ postcondition: [{ condition: '${self.outputs.token != ""}', error_message: 'e' }] });
+    expect(s.config.output.o).toEqual({ value: '${terraform_data.d.id}', depends_on: ['terraform_data.t'], sensitive: true });
+  });
+
+  test('fails on a resource type it does not know the replacing arguments of', () => {
+    expect(() => standIn({ resource: { digitalocean_volume: { v: { size: 1 } } } })).toThrow(/no FORCE_NEW entry for resource type digitalocean_volume/);
+    expect(standIn({ resource: { digitalocean_volume: { v: { size: 1 } } } }, { forceNew: { digitalocean_volume: ['size'] } }).resources).toHaveLength(1);
+    expect(FORCE_NEW.digitalocean_droplet).toContain('user_data');
+  });
+});
+
+describeReal('stand-ins under real terraform', [NEEDS.terraform], () => {
+  afterEach(() => removeTempDirs());
+
+  function deploy(s: StandIn, dir = makeTempDir('stand-in')): string {
+    s.write(dir);
+    tfInit(dir);
+    tfApplyOk(dir);
+    return dir;
+  }
+
+  test.each(SHAPES)('%s: validates, applies, and then plans no changes', (shape) => {
+    const s = standIn(Testing.synth(libraryStack(shape, { waitForReady: true, projectId: 'proj1' })));
+    const dir = deploy(s);
+    expect(terraform(dir, ['validate', '-no-color'])).toMatch(/The configuration is valid/);
+    expect(tfPlanResult(dir).status).toBe(0);
+  });
+
+  test('an in-place argument updates the stand-in, a replacing one replaces it, and what reads a computed attribute follows the new object', () => {
+    const dir = deploy(fullSelfHosted().s);
+    const droplet = fullSelfHosted().s.resourcesOf('digitalocean_droplet')[0].address;
+    const project = fullSelfHosted().s.resourcesOf('digitalocean_project_resources')[0].address;
+    const before = tfState(dir).get(droplet)!.id;
+
+    fullSelfHosted({ size: 's-2vcpu-2gb' }).s.write(dir);
+    const resize = tfPlan(dir);
+    expect(resize.actions(droplet)).toBe('update');
+    expect(resize.actions(project)).toBe('no-op');
+
+    fullSelfHosted({ size: 's-2vcpu-2gb', region: 'fra1' }).s.write(dir);
+    const move = tfPlan(dir);
+    expect(move.actions(droplet)).toBe('delete,create');
+    expect(move.actions(project)).toBe('update');
+    tfApplyOk(dir);
+    const after = tfState(dir);
+    expect(after.get(droplet)!.id).not.toBe(before);
+    // terraform_data keeps its dynamic values in the state as { value, type }.
+    expect(after.get(project)!.attributes.input.value.resources).toEqual([after.get(droplet)!.id]);
+  });
+});
