@@ -444,8 +444,9 @@ describe('a fleet of one and an AccessDroplet', () => {
         expect({ ...x, name: undefined, policies: x.type === 'self_hosted' ? undefined : x.policies.map((p: any) => ({ ...p, name: undefined })) })
           .toEqual({ ...y, name: undefined, policies: y.type === 'self_hosted' ? undefined : y.policies.map((p: any) => ({ ...p, name: undefined })) });
       } else if (key.includes('digitalocean_droplet')) {
-        // the tag the firewall applies by: the droplet's own or the fleet's.
-        expect({ ...x, tags: undefined }).toEqual({ ...y, tags: undefined });
+        // the tag the firewall applies by, and the firewall it waits for: the droplet's own or the fleet's.
+        expect({ ...x, tags: undefined, depends_on: undefined }).toEqual({ ...y, tags: undefined, depends_on: undefined });
+        expect([x.depends_on, y.depends_on]).toEqual([['digitalocean_firewall.HOST_Firewall'], ['digitalocean_firewall.Fleet_Firewall']]);
       } else {
         expect(x).toEqual(y);
       }

@@ -5,10 +5,11 @@ import { AccessDroplet, AccessDropletFleet, AccessMode } from '../lib';
 import { fleetProps, minimalProps, newDroplet, newStack, onlyResource, synthDroplet, warningsOf } from './fixtures';
 
 describe('droplet options', () => {
-  test('are off by default: no backups, ipv6, volumes, project, graceful shutdown or lifecycle', () => {
+  test('are off by default: no backups, ipv6, volumes, project or graceful shutdown; created before the old one is destroyed', () => {
     const json = synthDroplet({});
     const d = onlyResource(json, 'digitalocean_droplet');
-    for (const key of ['backups', 'ipv6', 'volume_ids', 'graceful_shutdown', 'lifecycle']) expect(d[key]).toBeUndefined();
+    for (const key of ['backups', 'ipv6', 'volume_ids', 'graceful_shutdown']) expect(d[key]).toBeUndefined();
+    expect(d.lifecycle).toEqual({ create_before_destroy: true });
     expect(json.resource.digitalocean_project_resources).toBeUndefined();
     expect(json.resource.terraform_data).toBeUndefined();
     expect(d.user_data.startsWith('#cloud-config\n')).toBe(true);
@@ -54,9 +55,11 @@ describe('userDataCausesReplacement: false', () => {
     const d = onlyResource(json, 'digitalocean_droplet');
     const trust = Object.entries(json.resource.terraform_data) as [string, any][];
     expect(trust).toHaveLength(1);
-    expect(d.lifecycle).toEqual({ ignore_changes: ['user_data'], replace_triggered_by: [`terraform_data.${trust[0][0]}`] });
-    expect(trust[0][1].input.ca_public_key).toMatch(/cloudflare_zero_trust_access_short_lived_certificate\..*\.public_key/);
-    expect(trust[0][1].input.tunnel_token).toMatch(/data\.cloudflare_zero_trust_tunnel_cloudflared_token\..*\.token/);
+    expect(d.lifecycle).toEqual({ create_before_destroy: true, ignore_changes: ['user_data'], replace_triggered_by: [`terraform_data.${trust[0][0]}`] });
+    // triggers_replace, not input: terraform_data would copy input to output without the sensitive mark.
+    expect(trust[0][1].input).toBeUndefined();
+    expect(trust[0][1].triggers_replace.ca_public_key).toMatch(/cloudflare_zero_trust_access_short_lived_certificate\..*\.public_key/);
+    expect(trust[0][1].triggers_replace.tunnel_token).toMatch(/^\$\{sensitive\(data\.cloudflare_zero_trust_tunnel_cloudflared_token\..*\.token\)\}$/);
     expect(warningsOf(ad)).toEqual([expect.stringMatching(/userDataCausesReplacement is false: changes to users .* no longer reach the droplet/)]);
   });
 });
@@ -92,5 +95,25 @@ describe('accessCaVersion', () => {
     expect(warningsOf(ad)).toContainEqual(expect.stringMatching(/extraCloudConfig runs as root at first boot.*can undo every guarantee/));
     expect(warningsOf(newDroplet({ extraCloudConfig: { packages: ['htop'] } }))).toEqual([]);
     expect(warningsOf(newDroplet({ dangerouslyRunExtraCloudConfigAsRoot: true }))).toEqual([expect.stringMatching(/no extraCloudConfig; remove the flag/)]);
+  });
+
+  test('a replacement droplet is created first, unless a volume or CA rotation needs the old one gone; dropletPreventDestroy protects it', () => {
+    expect(onlyResource(synthDroplet({ volumeIds: ['vol-1'] }), 'digitalocean_droplet').lifecycle).toBeUndefined();
+    expect(onlyResource(synthDroplet({ accessCaVersion: '1' }), 'digitalocean_droplet').lifecycle).toBeUndefined();
+    expect(onlyResource(synthDroplet({ dropletCreateBeforeDestroy: false }), 'digitalocean_droplet').lifecycle).toBeUndefined();
+    expect(onlyResource(synthDroplet({ dropletPreventDestroy: true }), 'digitalocean_droplet').lifecycle).toEqual({ create_before_destroy: true, prevent_destroy: true });
+    expect(() => newDroplet({ volumeIds: ['vol-1'], dropletCreateBeforeDestroy: true })).toThrow(/dropletCreateBeforeDestroy cannot be true with volumeIds: a volume attaches to one droplet only/);
+    expect(() => newDroplet({ accessCaVersion: '1', dropletCreateBeforeDestroy: true })).toThrow(/dropletCreateBeforeDestroy cannot be true with accessCaVersion/);
+    const stack = newStack();
+    new AccessDropletFleet(stack, 'Fleet', { ...fleetProps, dropletPreventDestroy: true });
+    const json = JSON.parse(Testing.synth(stack));
+    expect(Object.values(json.resource.digitalocean_droplet).map((d: any) => d.lifecycle)).toEqual([
+      { create_before_destroy: true, prevent_destroy: true }, { create_before_destroy: true, prevent_destroy: true },
+    ]);
+  });
+
+  test('every droplet depends on its firewall: no droplet without it', () => {
+    const json = synthDroplet({});
+    expect(onlyResource(json, 'digitalocean_droplet').depends_on).toEqual([`digitalocean_firewall.${Object.keys(json.resource.digitalocean_firewall)[0]}`]);
   });
 });

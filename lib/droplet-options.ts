@@ -196,6 +196,29 @@ export interface DropletOptions {
    * @default true
    */
   readonly userDataCausesReplacement?: boolean;
+
+  /**
+   * Whether a droplet that must be replaced (a new image, region, CA key or tunnel token, or other
+   * user_data) is created before the old one is destroyed (Terraform's `create_before_destroy`).
+   * The new droplet runs a second connector on the same tunnel, so SSH through Access keeps
+   * working while it boots; the old one goes once the new one exists.
+   *
+   * Not possible, and refused, with `volumeIds` (a volume attaches to one droplet only) or
+   * `accessCaVersion` (Terraform would create the new CA before destroying the old one, and
+   * Cloudflare keeps one CA per application): then the old droplet is destroyed first.
+   *
+   * @default - true, unless `volumeIds` or `accessCaVersion` is set
+   */
+  readonly dropletCreateBeforeDestroy?: boolean;
+
+  /**
+   * Whether Terraform refuses every plan that would destroy a droplet (`prevent_destroy`):
+   * a replacement, `cdktf destroy`, or removing the host. In-place changes (size, tags, users)
+   * still apply. To destroy one on purpose, set it to false for that deploy.
+   *
+   * @default false
+   */
+  readonly dropletPreventDestroy?: boolean;
 }
 
 /** every key of DropletOptions: the constructs refuse keys they do not know. */
@@ -222,4 +245,6 @@ export const DROPLET_OPTION_KEYS: Record<keyof DropletOptions, true> = {
   extraCloudConfig: true,
   dangerouslyRunExtraCloudConfigAsRoot: true,
   userDataCausesReplacement: true,
+  dropletCreateBeforeDestroy: true,
+  dropletPreventDestroy: true,
 };

@@ -1,13 +1,14 @@
 // DigitalOcean, built from the plan (the manual procedure's "Create your droplet", "Configure your
 // droplet" and "Lock down all ingress"): the tag and the firewall with no inbound rule, and per
 // host the droplet whose cloud-config does the rest at first boot.
-import { DataResource } from 'cdktf';
+import { DataResource, Fn, TerraformResourceLifecycle } from 'cdktf';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { ProjectResources } from '@cdktf/provider-digitalocean/lib/project-resources';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { fillUserData } from '../cloud-init';
 import { literal } from '../internal/escape';
+import { DropletPlan } from '../plan/types';
 import { BuildContext } from './context';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
@@ -47,7 +48,8 @@ export function buildDroplets(ctx: BuildContext): void {
     const built = ctx.hosts[i];
     const scope = ctx.scope(host.path);
     const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].caPublicKey as string;
-    const tunnelToken = built.tunnelToken!.token;
+    // provider 5.14 does not mark the token sensitive (5.17 does): wherever it flows, it is.
+    const tunnelToken = Fn.sensitive(built.tunnelToken!.token) as string;
     const droplet = new Droplet(scope, 'Droplet', literal({
       name: plan.name,
       image: plan.image,
@@ -61,6 +63,9 @@ export function buildDroplets(ctx: BuildContext): void {
       ipv6: plan.ipv6,
       gracefulShutdown: plan.gracefulShutdown,
       volumeIds: plan.volumeIds === undefined ? undefined : [...plan.volumeIds],
+      // no droplet without its firewall: if the firewall cannot be created, neither is the droplet.
+      dependsOn: [ctx.firewall!],
+      lifecycle: lifecycleOf(plan),
     }));
     built.droplet = droplet;
     if (plan.projectId !== undefined) {
@@ -69,10 +74,21 @@ export function buildDroplets(ctx: BuildContext): void {
     if (plan.keepOnUserDataChange) {
       // the droplet keeps its disk when users change; but a droplet holding an old CA key or
       // tunnel token could never be reached again, so those still replace it.
-      const trusted = new DataResource(scope, 'DropletTrust', literal({ input: { ca_public_key: caPublicKey, tunnel_token: tunnelToken } }));
+      // triggers_replace, not input: terraform_data copies input to its output without the
+      // sensitive mark (hashicorp/terraform#35609), and a plan would print the old token.
+      const trusted = new DataResource(scope, 'DropletTrust', literal({ triggersReplace: { ca_public_key: caPublicKey, tunnel_token: tunnelToken } }));
       droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
     }
   }
+}
+
+/** the droplet's lifecycle: what the plan decided about replacing and destroying it. */
+function lifecycleOf(plan: DropletPlan): TerraformResourceLifecycle | undefined {
+  if (!plan.createBeforeDestroy && !plan.preventDestroy) return undefined;
+  return {
+    createBeforeDestroy: plan.createBeforeDestroy ? true : undefined,
+    preventDestroy: plan.preventDestroy ? true : undefined,
+  };
 }
 
 /**

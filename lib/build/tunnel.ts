@@ -7,6 +7,7 @@ import { ZeroTrustAccessInfrastructureTarget } from '@cdktf/provider-cloudflare/
 import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared';
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
+import { TerraformLocal } from 'cdktf';
 import { literal } from '../internal/escape';
 import { BuildContext } from './context';
 
@@ -38,7 +39,15 @@ export function buildTunnels(ctx: BuildContext): void {
           : [{ service: 'http_status:404' }],
       },
     }));
-    built.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId }));
+    // the token reads the tunnel's id through a local value. Terraform defers reading a data
+    // source until apply when a managed resource it references has ANY planned change (Terraform
+    // 1.11 transform_reference.go dataDependsOn), so `tunnel_id = tunnel.id` would make the token
+    // unknown on an unrelated in-place change of the tunnel (a name put back), and the droplet,
+    // whose user_data holds it, would be replaced. A local is not a managed resource; a new tunnel
+    // still makes the id unknown, and the droplet is replaced, as it must be.
+    // No depends_on and no conditions on the data source: either brings the tunnel back.
+    const tunnelIdLocal = new TerraformLocal(scope, 'TunnelId', tunnelId);
+    built.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId: tunnelIdLocal.asString }));
     if (publicHostname) {
       built.dnsRecord = new DnsRecord(scope, 'DnsRecord', literal({
         zoneId: host.zoneId as string,

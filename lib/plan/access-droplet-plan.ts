@@ -9,7 +9,7 @@ import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId } from '../validation';
 import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
-import { planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
+import { planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { admittedRules, checkAdmission } from './admission';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
 import { AccessPlan, ApplicationPlan, NameClaim, PolicyPlan } from './types';
@@ -118,7 +118,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       reach: infrastructure ? 'private-route' : 'public-hostname',
       zoneId: props.zoneId,
       virtualNetworkId: props.virtualNetworkId,
-      droplet: planDroplet(settings, { hostname: props.hostname }, userData, caPublicKey),
+      droplet: planDroplet(settings, { hostname: props.hostname }, userData, caPublicKey, planCreateBeforeDestroy(settings, props.accessCaVersion)),
     }],
     sshConfig: infrastructure ? undefined : renderSshConfig([props.hostname], props.clientCloudflaredPath),
     admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },

@@ -113,10 +113,29 @@ export function planDropletExtras(settings: DropletSettings, image: string, warn
   }
 }
 
+/**
+ * Whether replacement droplets are created before the old ones are destroyed: by default yes,
+ * unless something can belong to one droplet or one application only.
+ */
+export function planCreateBeforeDestroy(settings: DropletSettings, caVersion: string | undefined): boolean {
+  const asked = settings.dropletCreateBeforeDestroy;
+  const volumes = (settings.volumeIds ?? []).length > 0;
+  if (asked === true && volumes) {
+    throw new Error('dropletCreateBeforeDestroy cannot be true with volumeIds: a volume attaches to one droplet only, so the old droplet must go first; drop one of them');
+  }
+  if (asked === true && caVersion !== undefined) {
+    throw new Error(
+      'dropletCreateBeforeDestroy cannot be true with accessCaVersion: Terraform would create the new CA before destroying the old one, ' +
+      'and Cloudflare keeps one CA per application; drop one of them (README, "Rotate the SSH CA")',
+    );
+  }
+  return asked ?? (!volumes && caVersion === undefined);
+}
+
 /** one droplet: the shared settings, this host's overrides, its user_data. */
 export function planDroplet(
   settings: DropletSettings, host: { hostname: string; region?: string; size?: string; image?: string; tags?: readonly string[] },
-  userData: UserDataTemplate, caPublicKey: string | undefined,
+  userData: UserDataTemplate, caPublicKey: string | undefined, createBeforeDestroy: boolean,
 ): DropletPlan {
   return {
     name: host.hostname,
@@ -134,5 +153,7 @@ export function planDroplet(
     userData,
     caPublicKey,
     keepOnUserDataChange: settings.userDataCausesReplacement === false,
+    createBeforeDestroy,
+    preventDestroy: settings.dropletPreventDestroy === true,
   };
 }

@@ -13,7 +13,7 @@ import { AccessUserInput, CertificatePrincipals, checkPrincipalCollisions, Resol
 import { validateHostname, validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 import { checkCaVersion, checkSessionDuration, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
-import { DropletSettings, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
+import { DropletSettings, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { ACCESS_DOMAINS_PER_APPLICATION, fleetLimitWarnings } from './limits';
 import { AdmittedRule, admittedRules, checkAdmission } from './admission';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
@@ -91,6 +91,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
   for (const [key, groupMembers] of groups) sharedApplications.push(access.application(`App${key}`, ['Access', `App${key}`], `${props.name}-${key}`, `${props.name}-${key}`, groupMembers));
 
   const caPublicKey = infrastructure ? props.infrastructureCaPublicKey : undefined;
+  const createBeforeDestroy = planCreateBeforeDestroy(settings, props.accessCaVersion);
   const templates = new Map<string, UserDataTemplate>();
   const userDataOf = (users: AccessUserInput[]) => {
     const key = JSON.stringify(users);
@@ -117,7 +118,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
       zoneId: props.zoneId,
       virtualNetworkId: props.virtualNetworkId,
       droplet: planDroplet(settings, spec,
-        userDataOf(spec.users === undefined ? props.users : [...props.users, ...spec.users]), caPublicKey),
+        userDataOf(spec.users === undefined ? props.users : [...props.users, ...spec.users]), caPublicKey, createBeforeDestroy),
     });
     planDropletExtras(settings, spec.image ?? settings.image, warnings);
     claims.push(...volumeClaims(settings.volumeIds, `/Hosts/${m.id}`));

@@ -139,4 +139,8 @@ export interface DropletPlan {
   readonly caPublicKey?: string;
   /** userDataCausesReplacement: false: keep the droplet unless the CA key or token changes. */
   readonly keepOnUserDataChange: boolean;
+  /** a replacement droplet is created before the old one is destroyed. */
+  readonly createBeforeDestroy: boolean;
+  /** Terraform refuses any plan that would destroy the droplet. */
+  readonly preventDestroy: boolean;
 }
