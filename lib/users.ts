@@ -93,6 +93,9 @@ export enum CertificatePrincipals {
   UNIX_NAME = 'unix-name',
 }
 
+/** every field of AccessUser: an unknown one (`unixname`) is refused, not ignored. */
+const ACCESS_USER_KEYS: Record<keyof AccessUser, true> = { email: true, unixName: true, sudo: true, groups: true };
+
 /** every key of UnixNaming: the constructs refuse keys they do not know. */
 export const UNIX_NAMING_KEYS: Record<keyof UnixNaming, true> = { unixNames: true, unixNameStyle: true };
 
@@ -190,6 +193,15 @@ export function resolveUsers(
     const user: AccessUser = typeof input === 'string' ? { email: input } : input;
     if (user === null || typeof user !== 'object') {
       throw new Error(`${field}[${i}] ${JSON.stringify(input)} is neither an email nor { email, unixName?, sudo? }`);
+    }
+    for (const key of Object.keys(user)) {
+      if (!(key in ACCESS_USER_KEYS)) {
+        const near = Object.keys(ACCESS_USER_KEYS).find((k) => k.toLowerCase() === key.toLowerCase());
+        throw new Error(
+          `${field}[${i}].${key} is not a field of AccessUser and would be ignored; ` +
+          (near !== undefined ? `write it "${near}"` : `remove it (fields: ${Object.keys(ACCESS_USER_KEYS).join(', ')})`),
+        );
+      }
     }
     const principal = validateEmail(`${field}[${i}].email`, user.email);
     // one person, one entry: a second entry (say with another unixName and sudo) would be a

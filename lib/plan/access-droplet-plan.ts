@@ -11,6 +11,7 @@ import { validateHostname, validateId } from '../validation';
 import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
 import { planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { admittedRules, checkAdmission } from './admission';
+import { checkLiteralStrings } from './literals';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
 import { AccessPlan, ApplicationPlan, NameClaim, PolicyPlan } from './types';
 
@@ -38,6 +39,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       throw new Error(`${key} is not a prop of AccessDroplet and would be ignored; remove it (props: ${Object.keys(DROPLET_PROPS).join(', ')})`);
     }
   }
+  checkLiteralStrings(props);
   const mode = resolveAccessMode(props.mode);
   const infrastructure = mode === AccessMode.INFRASTRUCTURE;
   validateId('accountId', props.accountId);

@@ -16,6 +16,7 @@ import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
 import { DropletSettings, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { ACCESS_DOMAINS_PER_APPLICATION, fleetLimitWarnings } from './limits';
 import { AdmittedRule, admittedRules, checkAdmission } from './admission';
+import { checkLiteralStrings } from './literals';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
 import { AccessPlan, ApplicationPlan, HostPlan, NameClaim, PolicySource } from './types';
 
@@ -45,6 +46,7 @@ export interface FleetMember {
 /** Plans an AccessDropletFleet: checks every prop once and decides every resource. Pure. */
 export function planFleet(props: AccessDropletFleetProps): AccessPlan {
   checkKnownProps(props);
+  checkLiteralStrings(props);
   const mode = resolveAccessMode(props.mode);
   const infrastructure = mode === AccessMode.INFRASTRUCTURE;
   validateId('accountId', props.accountId);
