@@ -1,10 +1,14 @@
-// the account list as droplet tags: the encoder, its refusals and the TypeScript decoder.
+// the account list as droplet tags: the encoder, its refusals, the TypeScript decoder, and the
+// host agent's decoder (cloud-init/accounts, Python) agreeing with it on inputs nobody listed.
+import { existsSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { inflateRawSync } from 'zlib';
 import { ACCOUNT_TAG_PREFIX, AccountRecord, decodeAccountTags, encodeAccountTags } from '../lib/account-tags';
 import { validateEmail } from '../lib/users';
 import {
   base32, brokenDocuments, canonicalText, generation, prng, randomAccounts, tagCases, tagsForDocument, tagsForPayload,
 } from './account-tags-fixtures';
+import { describeReal, makeTempDir, removeTempDirs, Requirement, ROOT, run, runOk } from './real/helpers';
 
 const jdoe: AccountRecord = { name: 'jdoe', email: 'jane.doe@example.com', principals: ['Jane.Doe', 'jane.doe'], sudo: true, groups: ['www-data'] };
 const srhea: AccountRecord = { name: 'srhea', email: 'srhea@cloudflare.com', principals: ['srhea'], sudo: false, groups: [] };
@@ -180,5 +184,79 @@ describe('decodeAccountTags', () => {
 
   test('refuses every broken document', () => {
     for (const d of brokenDocuments(a)) expect([d.label, decodeAccountTags(tagsForDocument(d.text))]).toEqual([d.label, { error: expect.any(String) }]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// the host agent's decoder (Python) against this one.
+
+const AGENT = join(ROOT, 'cloud-init', 'accounts');
+const PYTHON: Requirement = { what: '/usr/bin/python3', aptPackage: 'python3', present: () => existsSync('/usr/bin/python3') };
+
+// the agent's own decode_tags, loaded as a module, over many tag lists in one process.
+const DECODE_MANY = `
+import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader('accounts', sys.argv[1])
+spec = importlib.util.spec_from_loader('accounts', loader)
+agent = importlib.util.module_from_spec(spec)
+loader.exec_module(agent)
+out = []
+for tags in json.load(open(sys.argv[2])):
+    try:
+        out.append({'accounts': agent.decode_tags(tags)})
+    except ValueError as e:
+        out.append({'error': str(e)})
+print(json.dumps(out))
+`;
+
+describeReal('the host agent decodes tags as decodeAccountTags does', [PYTHON], () => {
+  afterAll(() => removeTempDirs());
+
+  test('accounts --decode prints the accounts, or the reason and exits 4', () => {
+    const tags = encodeAccountTags([jdoe, srhea]);
+    const ok = runOk('/usr/bin/python3', [AGENT, '--decode'], { input: ['web', ...tags, ''].join('\n') });
+    expect(JSON.parse(ok.stdout)).toEqual(decodeAccountTags(tags));
+    expect(ok.stderr).toBe('');
+    const refused = run('/usr/bin/python3', [AGENT, '--decode'], { input: tags.slice(1).join('\n') });
+    expect(refused.status).toBe(4);
+    expect(JSON.parse(refused.stdout)).toEqual({ error: expect.stringMatching(/^no complete valid generation \([0-9a-f]{12}: incomplete, 1 of 2 chunks\)$/) });
+    // CRLF and blank lines, as an HTTP body may have them.
+    expect(JSON.parse(runOk('/usr/bin/python3', [AGENT, '--decode'], { input: `\r\n${tags.join('\r\n')}\r\n\r\n` }).stdout)).toEqual(decodeAccountTags(tags));
+  });
+
+  test('the same verdict and the same accounts on valid and broken tag lists nobody listed', () => {
+    const rand = prng(2024);
+    const pools = { names: ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', '_svc', 'x-1'], groups: ['www-data', 'users', 'adm', 'team-a', 'cdrom', 'docker'] };
+    const lists: string[][] = [];
+    const labels: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const a = randomAccounts(rand, pools);
+      const b = randomAccounts(rand, pools);
+      if (a.length < 2) a.push({ name: 'zed', email: 'zed@example.com', principals: ['zed'], sudo: false, groups: [] });
+      for (const c of tagCases(a, b)) {
+        lists.push(c.tags);
+        labels.push(c.label);
+        // and a random subset and shuffle of the same tags.
+        lists.push(c.tags.filter(() => rand() < 0.8).sort(() => rand() - 0.5));
+        labels.push(`${c.label}, shuffled subset`);
+      }
+    }
+    const dir = makeTempDir('tags');
+    const file = join(dir, 'tags.json');
+    writeFileSync(file, JSON.stringify(lists));
+    const script = join(dir, 'decode-many.py');
+    writeFileSync(script, DECODE_MANY);
+    const python = JSON.parse(runOk('/usr/bin/python3', [script, AGENT, file], { timeoutMs: 60000 }).stdout) as ({ accounts: unknown } | { error: string })[];
+    expect(python).toHaveLength(lists.length);
+    let accepted = 0;
+    lists.forEach((tags, i) => {
+      const ts = decodeAccountTags(tags);
+      const verdict = (r: object) => ('accounts' in r ? r : 'refused');
+      expect([labels[i], verdict(python[i])]).toEqual([labels[i], verdict(ts)]);
+      if ('accounts' in ts) accepted++;
+    });
+    // both kinds are there in numbers.
+    expect(accepted).toBeGreaterThan(100);
+    expect(lists.length - accepted).toBeGreaterThan(1000);
   });
 });
