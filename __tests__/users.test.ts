@@ -1,8 +1,10 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode, FleetHost } from '../lib';
 import { CertificatePrincipals, CloudInit, renderCloudInit } from '../lib/cloud-init';
-import { checkPrincipalCollisions, resolveUsers, UNIX_NAME_PATTERN, userWarnings } from '../lib/users';
+import { checkPrincipalCollisions, resolveUsers, SAFE_GROUPS, UNIX_NAME_PATTERN, userWarnings } from '../lib/users';
 import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
 
 describe('resolveUsers', () => {
@@ -38,6 +40,20 @@ describe('resolveUsers', () => {
 
 test('fails on names that start with an underscore (Debian system accounts like _apt)', () => {
   expect(() => resolveUsers([{ email: 'x@example.com', unixName: '_apt' }])).toThrow(/unix name "_apt" is reserved/);
+});
+
+// the rule: an account or group that images, systemd or common packages create, or the
+// prefixes systemd- and _.
+test.each(['postgres', 'mysql', 'nginx', 'redis', 'mongodb', 'do-agent', 'droplet-agent', '_apt', 'systemd-coredump', 'libvirt-qemu', 'incus-admin',
+  'microk8s', 'docker', 'cdrom', 'staff', 'ssl-cert', 'memcache', 'rabbitmq', 'elasticsearch', 'grafana', 'prometheus', 'jenkins', 'git', 'ftp'])(
+  'fails on the service account name %s', (name) => {
+    expect(() => resolveUsers([{ email: 'x@example.com', unixName: name }])).toThrow(
+      `users[0] unix name "${name}" is reserved for the system; pass another unixName for x@example.com`,
+    );
+  });
+
+test.each(['srhea', 'jdoe', 'ops', 'dev', 'alice', 'deploy', 'postgres1', 'nginx-admin'])('accepts the personal name %s', (name) => {
+  expect(resolveUsers([{ email: 'x@example.com', unixName: name }])[0].unixName).toBe(name);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -136,7 +152,7 @@ describe('one principal, one account', () => {
 });
 
 describe('no root through the side door', () => {
-  test.each(['disk', 'docker', 'lxd', 'kmem', 'root', 'shadow', 'sudo', 'wheel', 'admin'])('fails on group %s without sudo, naming the group and why', (group) => {
+  test.each(['disk', 'docker', 'lxd', 'kmem', 'root', 'shadow', 'sudo', 'wheel', 'admin', 'libvirt', 'incus-admin', 'microk8s'])('fails on group %s without sudo, naming the group and why', (group) => {
     expect(() => resolveUsers([{ email: 'x@example.com', groups: [group] }])).toThrow(
       new RegExp(`users\\[0\\]\\.groups has "${group}" for x@example\\.com, a root-equivalent group \\(a member .+\\); remove it, or set sudo: true`),
     );
@@ -144,6 +160,44 @@ describe('no root through the side door', () => {
 
   test('the disk group names the tunnel token it exposes', () => {
     expect(() => resolveUsers([{ email: 'x@example.com', groups: ['disk'] }])).toThrow(/tunnel\.env/);
+  });
+
+  test.each(['cdrom', 'staff', 'video', 'render', 'plugdev', 'dialout', 'kvm', 'input', 'libvirt-qemu', 'incus', 'lxc', 'ssl-cert', 'tty', 'mail'])(
+    'fails on the privileged system group %s without sudo, naming the group and why', (group) => {
+      expect(() => resolveUsers([{ email: 'x@example.com', groups: [group] }])).toThrow(
+        new RegExp(`users\\[0\\]\\.groups has "${group}" for x@example\\.com, a privileged system group \\(a member .+\\); remove it, or set sudo: true`),
+      );
+    });
+
+  test('the cdrom group names the config drive that holds the tunnel token', () => {
+    expect(() => resolveUsers([{ email: 'x@example.com', groups: ['cdrom'] }])).toThrow(/config drive .*\/dev\/sr0 \(root:cdrom 0660\).*tunnel token/);
+  });
+
+  // the rule, not a list: any group an image or a package creates, reasons known or not.
+  test.each(['audio', 'floppy', 'tape', 'games', 'nogroup', 'redis', 'nginx', 'mongodb', 'do-agent', 'systemd-network', 'systemd-timesync', '_ssh', '_chrony'])(
+    'fails on the system group %s without sudo, saying which groups are allowed', (group) => {
+      expect(() => resolveUsers([{ email: 'x@example.com', groups: [group] }])).toThrow(
+        `users[0].groups has "${group}" for x@example.com, a system group (a member may own devices, sockets or files that lead to root or to the tunnel token; ` +
+        'without sudo only users, www-data, adm, systemd-journal and new team groups are allowed); remove it, or set sudo: true if this person may be root anyway',
+      );
+    });
+
+  test.each(['users', 'www-data', 'team-a', 'developers', 'ops_team', 'web-deployers'])('accepts the group %s without sudo and without a warning', (group) => {
+    const users = resolveUsers([{ email: 'x@example.com', groups: [group] }]);
+    expect(users[0].groups).toEqual([group]);
+    expect(userWarnings(users)).toEqual([]);
+  });
+
+  test('accepts every system group with sudo', () => {
+    const groups = ['cdrom', 'staff', 'libvirt', 'incus-admin', 'microk8s', 'audio', 'systemd-network', '_ssh', 'redis'];
+    expect(resolveUsers([{ email: 'x@example.com', sudo: true, groups }])[0].groups).toEqual(groups);
+  });
+
+  test('the host agent allows the same groups without sudo as the plan does', () => {
+    const agent = readFileSync(join(__dirname, '..', 'cloud-init', 'accounts'), 'utf8');
+    const m = /^SAFE_GROUPS = frozenset\(\[(.*)\]\)$/m.exec(agent);
+    expect(m).not.toBeNull();
+    expect(m![1].split(',').map((g) => g.trim().replace(/^'|'$/g, '')).sort()).toEqual([...SAFE_GROUPS].sort());
   });
 
   test('accepts root-equivalent groups with sudo (they add nothing), without a warning', () => {

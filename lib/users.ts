@@ -32,10 +32,12 @@ export interface AccessUser {
    * Extra groups the account joins, e.g. `www-data` or a team group (cloud-init creates any the
    * image lacks).
    *
-   * Groups that are root by another name (`root`, `sudo`, `wheel`, `admin`, `disk`, `docker`,
-   * `lxd`, `kmem`, `shadow`) are refused unless `sudo` is true: a member reads the tunnel token
-   * off the block device or starts a container that mounts `/`. Groups that read the system logs
-   * (`adm`, `systemd-journal`) are allowed with a warning.
+   * Without `sudo`, a person joins only `users`, `www-data`, the log groups `adm` and
+   * `systemd-journal` (with a warning), or a team group that no image or package creates. Every
+   * other group the system or a package has (`root`, `sudo`, `disk`, `docker`, `lxd`, `libvirt`,
+   * `incus-admin`, `microk8s`, `cdrom`, `staff`, `video`, ...) needs `sudo: true`: its members may
+   * reach root or the tunnel token, e.g. `cdrom` reads the droplet's config drive, which holds
+   * the whole user_data.
    *
    * @default - none
    */
@@ -117,18 +119,11 @@ const EMAIL_PATTERN =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$/;
 
 /**
- * Accounts and groups that exist on Ubuntu and Debian images (or that sshd and cloud-init treat
- * specially): an Access user must never be mapped onto one of them.
+ * Groups a person joins without `sudo` even though the image has them: known to grant nothing
+ * beyond what they are named for. `adm` and `systemd-journal` read logs, with a warning
+ * ({@link LOG_READER_GROUPS}). Every other group the image or a package may create needs `sudo`.
  */
-const RESERVED_UNIX_NAMES = new Set([
-  'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy',
-  'www-data', 'backup', 'list', 'irc', 'gnats', 'nobody', 'nogroup', 'adm', 'tty', 'disk', 'kmem',
-  'dialout', 'fax', 'voice', 'cdrom', 'floppy', 'tape', 'sudo', 'audio', 'dip', 'operator', 'src',
-  'shadow', 'utmp', 'video', 'sasl', 'plugdev', 'staff', 'users', 'input', 'sgx', 'kvm', 'render',
-  'crontab', 'messagebus', 'syslog', 'sshd', 'ssh', 'lxd', 'tss', 'uuidd', 'tcpdump', 'landscape',
-  'pollinate', 'polkitd', 'netdev', 'admin', 'wheel', 'ubuntu', 'debian', 'dnsmasq', 'usbmux',
-  'fwupd-refresh', 'cloudflared', 'ntp', 'chrony', 'postfix', 'docker', 'halt', 'shutdown',
-]);
+export const SAFE_GROUPS: readonly string[] = ['users', 'www-data', 'adm', 'systemd-journal'];
 
 /**
  * Groups whose members are root by another route: the reason is part of the error message.
@@ -143,6 +138,9 @@ export const ROOT_EQUIVALENT_GROUPS: { readonly [group: string]: string } = {
   lxd: 'starts privileged containers that mount / as root',
   kmem: 'reads kernel memory',
   shadow: 'reads every password hash in /etc/shadow',
+  libvirt: 'drives libvirtd\'s root socket, so it starts a virtual machine on the host\'s own disk',
+  'incus-admin': 'drives incus\'s root socket, so it starts privileged containers that mount / as root',
+  microk8s: 'runs kubectl as the cluster admin, so it starts privileged pods that mount / as root',
 };
 
 /** Groups that only read logs: allowed, with a warning that says what they expose. */
@@ -151,8 +149,99 @@ export const LOG_READER_GROUPS: { readonly [group: string]: string } = {
   'systemd-journal': 'reads the whole system journal, every service\'s logs included',
 };
 
+/**
+ * Groups with a way to something they are not named for, beyond {@link ROOT_EQUIVALENT_GROUPS}.
+ */
+const PRIVILEGED_GROUPS: { readonly [group: string]: string } = {
+  'cdrom': 'reads the config drive a droplet keeps attached as /dev/sr0 (root:cdrom 0660), which holds the whole user_data with the tunnel token',
+  'libvirt-qemu': 'owns the disk images and processes of libvirt\'s virtual machines',
+  'incus': 'starts containers through incus\'s socket',
+  'lxc': 'starts containers, which mount / as root on hosts that allow it',
+  'staff': 'writes /usr/local on images that make it group-writable, and /usr/local/bin comes first in root\'s PATH',
+  'kvm': 'opens /dev/kvm and runs virtual machines',
+  'video': 'reads the framebuffer and video devices',
+  'render': 'drives the GPU devices directly',
+  'input': 'reads every keystroke and pointer event from /dev/input',
+  'plugdev': 'mounts and drives removable devices',
+  'dialout': 'opens the serial ports, where a console may be logged in',
+  'tty': 'writes to other people\'s terminals',
+  'utmp': 'rewrites the login records',
+  'mail': 'reads and writes every mailbox in /var/mail',
+  'crontab': 'writes into cron\'s spool directory, /var/spool/cron/crontabs',
+  'ssl-cert': 'reads the TLS private keys in /etc/ssl/private',
+  'sasl': 'reads the SASL password database',
+  'netdev': 'changes the network configuration through NetworkManager or wpa_supplicant',
+  'lpadmin': 'administers the printers through CUPS',
+  'wireshark': 'captures every packet on the host with dumpcap',
+  'tcpdump': 'captures packets',
+  'pcap': 'captures packets',
+  'backup': 'owns the backups, which hold everyone\'s files',
+  'postgres': 'owns the PostgreSQL data and connects as its superuser',
+  'mysql': 'owns the MySQL data files',
+};
+
+// the catalogue behind the name rule below: groups and accounts that Debian and Ubuntu images
+// (base-passwd, systemd, cloud images) and common packages create, so that a Unix name or a
+// group named here is never an Access user's own.
+const SYSTEM_NAMES = [
+  // base-passwd, systemd and the cloud images
+  'root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup',
+  'list', 'irc', 'gnats', 'nobody', 'nogroup', 'adm', 'tty', 'disk', 'kmem', 'dialout', 'fax', 'voice', 'cdrom', 'floppy',
+  'tape', 'sudo', 'audio', 'dip', 'operator', 'src', 'shadow', 'utmp', 'video', 'sasl', 'plugdev', 'staff', 'users', 'input',
+  'sgx', 'kvm', 'render', 'crontab', 'messagebus', 'syslog', 'sshd', 'ssh', 'tss', 'uuidd', 'tcpdump', 'landscape',
+  'pollinate', 'polkitd', 'netdev', 'admin', 'wheel', 'ubuntu', 'debian', 'dnsmasq', 'usbmux', 'fwupd-refresh', 'lxd',
+  'halt', 'shutdown', 'ssl-cert', 'lpadmin', 'sambashare', 'bluetooth', 'scanner', 'fuse', 'rdma', 'dhcpcd', 'statd',
+  'avahi', 'avahi-autoipd', 'colord', 'geoclue', 'pulse', 'pulse-access', 'rtkit', 'saned', 'lightdm', 'gdm', 'whoopsie',
+  'kernoops', 'speech-dispatcher', 'hplip', 'pipewire', 'i2c', 'gpio', 'spi', 'nvme', 'snapd', 'snap_daemon',
+  // DigitalOcean's agents, and our own
+  'do-agent', 'droplet-agent', 'cloudflared',
+  // containers and virtual machines
+  'docker', 'podman', 'containerd', 'libvirt', 'libvirt-qemu', 'libvirt-dnsmasq', 'incus', 'incus-admin', 'lxc',
+  'microk8s', 'snap_microk8s', 'qemu', 'vboxusers', 'vboxsf', 'wireshark', 'pcap',
+  // time, mail, names, directories
+  'ntp', 'ntpsec', 'chrony', 'postfix', 'postdrop', 'exim', 'dovecot', 'dovenull', 'opendkim', 'opendmarc', 'clamav',
+  'amavis', 'spamd', 'bind', 'named', 'unbound', 'openldap', 'slapd', 'sssd', 'nscd', 'openvpn', 'strongswan',
+  // databases, queues, caches
+  'postgres', 'mysql', 'mariadb', 'redis', 'mongodb', 'memcache', 'memcached', 'rabbitmq', 'elasticsearch', 'opensearch',
+  'kibana', 'cassandra', 'couchdb', 'influxdb', 'clickhouse', 'etcd', 'zookeeper', 'kafka', 'minio', 'ceph', 'gluster',
+  // web, build and monitoring services
+  'nginx', 'apache', 'apache2', 'httpd', 'caddy', 'haproxy', 'varnish', 'squid', 'tomcat', 'tomcat9', 'tomcat10', 'jetty',
+  'solr', 'jenkins', 'git', 'gitlab', 'gitlab-runner', 'gitea', 'grafana', 'prometheus', 'node-exporter', 'telegraf',
+  'nagios', 'zabbix', 'munin', 'collectd', 'netdata', 'snmp', 'consul', 'vault', 'nomad', 'ftp', 'www',
+];
+const SYSTEM_NAME_SET = new Set(SYSTEM_NAMES);
+
+/**
+ * The reserved-name rule: a Unix name is reserved when a Debian or Ubuntu image, systemd or a
+ * common package creates an account or group of that name (the catalogue above), or when it
+ * starts with `systemd-` or `_`, the prefixes systemd and Debian keep for system accounts. The
+ * catalogue cannot know every package; on the host the agent's invariant covers the rest: it
+ * never touches an account it did not create, so a clash leaves the person without an account,
+ * never the service without its own.
+ */
 function isReserved(name: string): boolean {
-  return RESERVED_UNIX_NAMES.has(name) || name.startsWith('systemd-') || name.startsWith('_');
+  return SYSTEM_NAME_SET.has(name) || name.startsWith('systemd-') || name.startsWith('_');
+}
+
+/**
+ * Why a person without `sudo` may not join `group`, or undefined when they may. The rule (an
+ * allowlist): the group is one of {@link SAFE_GROUPS}, or no image or package we know of
+ * creates it, so it is a team group the host creates for the people listed in it. The host
+ * agent enforces the same rule on the groups the droplet really has.
+ */
+function groupRefusal(group: string): { kind: string; why: string } | undefined {
+  if (SAFE_GROUPS.includes(group)) return undefined;
+  const own = (table: { readonly [g: string]: string }) => (Object.prototype.hasOwnProperty.call(table, group) ? table[group] : undefined);
+  const rootEquivalent = own(ROOT_EQUIVALENT_GROUPS);
+  if (rootEquivalent !== undefined) return { kind: 'a root-equivalent group', why: rootEquivalent };
+  if (!isReserved(group)) return undefined;
+  const privileged = own(PRIVILEGED_GROUPS);
+  if (privileged !== undefined) return { kind: 'a privileged system group', why: privileged };
+  return {
+    kind: 'a system group',
+    why:
+      `may own devices, sockets or files that lead to root or to the tunnel token; without sudo only ${SAFE_GROUPS.join(', ')} and new team groups are allowed`,
+  };
 }
 
 /** Throws unless `email` is a plausible address; returns its local part. */
@@ -165,7 +254,7 @@ export function validateEmail(field: string, email: unknown): string {
 
 /**
  * Checks and normalises the users: emails, Unix names (valid, not reserved, unique), groups (no
- * root-equivalent group without `sudo`), at least one user, and, when certificates carry the
+ * system group outside the safe list without `sudo`), at least one user, and, when certificates carry the
  * email's local part, one principal per person (see {@link checkPrincipalCollisions}).
  */
 export function resolveUsers(
@@ -248,10 +337,10 @@ export function resolveUsers(
       if (typeof g !== 'string' || !UNIX_NAME_PATTERN.test(g)) {
         throw new Error(`${field}[${i}].groups has ${JSON.stringify(g)}, which is not a valid group name`);
       }
-      const why = Object.prototype.hasOwnProperty.call(ROOT_EQUIVALENT_GROUPS, g) ? ROOT_EQUIVALENT_GROUPS[g] : undefined;
-      if (why !== undefined && user.sudo !== true) {
+      const refusal = user.sudo === true ? undefined : groupRefusal(g);
+      if (refusal !== undefined) {
         throw new Error(
-          `${field}[${i}].groups has "${g}" for ${user.email}, a root-equivalent group (a member ${why}); ` +
+          `${field}[${i}].groups has "${g}" for ${user.email}, ${refusal.kind} (a member ${refusal.why}); ` +
           'remove it, or set sudo: true if this person may be root anyway',
         );
       }
