@@ -5,7 +5,7 @@ import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { AccessDroplet, AccessDropletFleet, AccessDropletFleetProps, AccessDropletProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
 import { fleetLimitWarnings } from '../lib/plan/limits';
-import { CA_KEY, resourcesOf } from './fixtures';
+import { accountsOf, CA_KEY, resourcesOf } from './fixtures';
 
 const base: AccessDropletFleetProps = {
   accountId: 'acc123',
@@ -122,8 +122,8 @@ describe('AccessDropletFleet', () => {
     const [a, b] = resourcesOf(out, 'digitalocean_droplet');
     expect(a).toMatchObject({ name: 'a.widgetcorp.tech', size: 's-1vcpu-1gb', region: 'nyc3' });
     expect(b).toMatchObject({ name: 'b.widgetcorp.tech', size: 's-2vcpu-4gb', region: 'fra1' });
-    expect(a.user_data).not.toContain('name: jdoe');
-    expect(b.user_data).toContain('name: jdoe');
+    expect(Object.keys(accountsOf(a))).not.toContain('jdoe');
+    expect(Object.keys(accountsOf(b))).toContain('jdoe');
     // the extra user passes Access through a second policy on b's application only.
     const policies = resourcesOf(out, 'cloudflare_zero_trust_access_policy');
     expect(policies.map((p) => p.include)).toEqual([
@@ -241,8 +241,8 @@ test('waitForReady adds one poller per host, each after its own droplet and tunn
 test('maps identities the same way on every host (unixNames, unixNameStyle)', () => {
   const out = synth({ count: 2, users: ['Jane.Doe+ops@example.com', 'ann@example.com'], unixNames: { 'ann@example.com': 'ann_ops' }, unixNameStyle: UnixNameStyle.NORMALIZED });
   for (const d of resourcesOf(out, 'digitalocean_droplet')) {
-    expect(d.user_data).toContain('name: jane_doe');
-    expect(d.user_data).toContain('name: ann_ops');
+    expect(Object.keys(accountsOf(d)).sort()).toEqual(['ann_ops', 'jane_doe']);
+    expect(accountsOf(d).jane_doe.principals).toEqual(['Jane.Doe+ops', 'jane.doe+ops']);
   }
 });
 
@@ -363,7 +363,7 @@ describe('AccessDropletFleet in infrastructure mode', () => {
     for (const d of resourcesOf(out, 'digitalocean_droplet')) {
       expect(d.user_data).toContain(`content: "${CA_KEY}\\n"`);
       expect(d.user_data).not.toContain('short_lived_certificate');
-      expect(d.user_data).toContain('path: /etc/ssh/auth_principals/jdoe');
+      expect(accountsOf(d).jdoe.principals).toEqual(['jdoe']);
     }
   });
 

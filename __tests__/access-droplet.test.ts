@@ -13,7 +13,7 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode } from '../lib';
 import { escapeTerraformTemplate } from '../lib/internal/escape';
-import { CA_KEY, minimalProps, resourcesOf } from './fixtures';
+import { accountsOf, CA_KEY, minimalProps, resourcesOf } from './fixtures';
 
 function synth(props: Partial<AccessDropletProps> = {}): string {
   return Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, ...props }));
@@ -81,7 +81,8 @@ describe('AccessDroplet', () => {
     expect(tag).toEqual({ name: 'access-droplet-droplet-widgetcorp-tech' });
     expect(fw.tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/)]);
     const [droplet] = resourcesOf(out, 'digitalocean_droplet');
-    expect(droplet.tags).toEqual([fw.tags[0], 'team-ops']);
+    // the firewall's tag, the user's, then the account tags the host's agent reads.
+    expect(droplet.tags).toEqual([fw.tags[0], 'team-ops', expect.stringMatching(/^cdad:[0-9a-f]{12}:0:1:[a-z2-7]+$/)]);
     expect(fw.outbound_rule).toEqual([
       { protocol: 'tcp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
       { protocol: 'udp', port_range: 'all', destination_addresses: ['0.0.0.0/0', '::/0'] },
@@ -196,7 +197,9 @@ describe('AccessDroplet', () => {
     });
     expect(out).toHaveResourceWithProperties(Droplet, { region: 'fra1', size: 's-2vcpu-4gb', image: 'ubuntu-22-04-x64' });
     // the user's tags follow the tag that applies the firewall, named from `name`.
-    expect(resourcesOf(out, 'digitalocean_droplet')[0].tags).toEqual([expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/), 'team:ops']);
+    expect(resourcesOf(out, 'digitalocean_droplet')[0].tags).toEqual([
+      expect.stringMatching(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/), 'team:ops', expect.stringMatching(/^cdad:/),
+    ]);
     expect(resourcesOf(out, 'digitalocean_tag')).toEqual([{ name: 'access-droplet-bastion' }]);
     expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflared, { name: 'bastion' });
     expect(out).toHaveResourceWithProperties(ZeroTrustAccessApplication, { name: 'bastion', session_duration: '8h' });
@@ -221,8 +224,11 @@ describe('AccessDroplet', () => {
   test('escapes Terraform template syntax in literal text but keeps cdktf tokens', () => {
     expect(escapeTerraformTemplate('a ${b} %{ if } ${TfToken[TOKEN.1]}')).toBe('a $${b} %%{ if } ${TfToken[TOKEN.1]}');
     // an email may legally contain "${" and "%{"; Terraform must not read them as templates.
-    const [droplet] = resourcesOf(synth({ users: [{ email: 'x${y}%{z}@example.com', unixName: 'xyz' }] }), 'digitalocean_droplet');
-    expect(droplet.user_data).toContain('gecos: "x$${y}%%{z}@example.com"');
+    const out = synth({ users: [{ email: 'x${y}%{z}@example.com', unixName: 'xyz' }] });
+    const [droplet] = resourcesOf(out, 'digitalocean_droplet');
+    expect(resourcesOf(out, 'cloudflare_zero_trust_access_policy')[0].include).toEqual([{ email: { email: 'x$${y}%%{z}@example.com' } }]);
+    // in the account tags the email is encoded (base32), so nothing there reads as a template.
+    expect(accountsOf(droplet).xyz.email).toBe('x${y}%{z}@example.com');
     expect(droplet.user_data).not.toMatch(/(^|[^$])\$\{(?!jsonencode\(|cloudflare_|data\.|sensitive\(data\.)/);
   });
 });

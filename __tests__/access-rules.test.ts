@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { AccessDroplet, AccessDropletProps, AccessMode, AccessRule, UnixNameStyle } from '../lib';
 import { emptyRuleProblems } from '../lib/access-policy-rules';
 import { accessRuleKinds } from '../lib/access-rule';
-import { CA_KEY, minimalProps, resourcesOf } from './fixtures';
+import { accountsOf, CA_KEY, minimalProps, resourcesOf } from './fixtures';
 
 const GROUP = '8b1e3c4a-0000-4000-8000-00000000aaaa';
 const IDP = 'f174e90a-fafe-4643-bbbc-4a0ed4fc8415';
@@ -39,6 +39,11 @@ function policyOf(out: string) {
 /** the cloud-config of the synthesized droplet, with Terraform expressions left as text. */
 function cloudConfigOf(out: string) {
   return parse(resourcesOf(out, 'digitalocean_droplet')[0].user_data);
+}
+
+/** the accounts the synthesized droplet's tags carry, in order. */
+function accountList(out: string) {
+  return Object.values(accountsOf(resourcesOf(out, 'digitalocean_droplet')[0]));
 }
 
 describe('AccessRule', () => {
@@ -128,15 +133,15 @@ describe('policy rules', () => {
     expect(() => construct(props as Partial<AccessDropletProps>)).toThrow(message);
   });
 
-  test('removing a user revokes Access at once and removes the account with the next droplet', () => {
+  test('removing a user revokes Access at once and the account on the running droplet, which stays', () => {
     const both = synth({ users: ['srhea@cloudflare.com', 'jdoe@cloudflare.com'] });
     const one = synth({ users: ['srhea@cloudflare.com'] });
     expect(policyOf(both).include).toContainEqual({ email: { email: 'jdoe@cloudflare.com' } });
     expect(policyOf(one).include).not.toContainEqual({ email: { email: 'jdoe@cloudflare.com' } });
-    expect(cloudConfigOf(both).users.map((u: any) => u.name)).toEqual(['srhea', 'jdoe']);
-    expect(cloudConfigOf(one).users.map((u: any) => u.name)).toEqual(['srhea']);
-    // user_data differs, so DigitalOcean replaces the droplet: the account goes with the old one.
-    expect(resourcesOf(both, 'digitalocean_droplet')[0].user_data).not.toBe(resourcesOf(one, 'digitalocean_droplet')[0].user_data);
+    expect(accountList(both).map((a) => a.name).sort()).toEqual(['jdoe', 'srhea']);
+    expect(accountList(one).map((a) => a.name)).toEqual(['srhea']);
+    // user_data is the same: the droplet stays, and its accounts agent locks jdoe (the tags changed).
+    expect(resourcesOf(both, 'digitalocean_droplet')[0].user_data).toBe(resourcesOf(one, 'digitalocean_droplet')[0].user_data);
   });
 });
 
@@ -181,22 +186,20 @@ describe('application options', () => {
 
 describe('identity mapping', () => {
   test('a map from email to Unix name; the certificate keeps the email local part', () => {
-    const doc = cloudConfigOf(synth({ users: ['Jane.Doe+ops@example.com'], unixNames: { 'jane.doe+ops@example.com': 'jdoe' } }));
-    expect(doc.users.map((u: any) => u.name)).toEqual(['jdoe']);
-    const principals = doc.write_files.find((f: any) => f.path === '/etc/ssh/auth_principals/jdoe');
-    expect(principals.content).toBe('Jane.Doe+ops\njane.doe+ops\n');
+    const accounts = accountList(synth({ users: ['Jane.Doe+ops@example.com'], unixNames: { 'jane.doe+ops@example.com': 'jdoe' } }));
+    expect(accounts.map((a) => [a.name, a.principals])).toEqual([['jdoe', ['Jane.Doe+ops', 'jane.doe+ops']]]);
   });
 
   test('a normalizing style for IdPs whose local parts are not Unix names', () => {
-    const doc = cloudConfigOf(synth({ users: ['Jane.Doe+ops@example.com', 'bob@example.com'], unixNameStyle: UnixNameStyle.NORMALIZED }));
-    expect(doc.users.map((u: any) => u.name)).toEqual(['jane_doe', 'bob']);
+    const accounts = accountList(synth({ users: ['Jane.Doe+ops@example.com', 'bob@example.com'], unixNameStyle: UnixNameStyle.NORMALIZED }));
+    expect(accounts.map((a) => a.name).sort()).toEqual(['bob', 'jane_doe']);
   });
 
   test('extra groups and sudo per user', () => {
-    const doc = cloudConfigOf(synth({ users: [{ email: 'ops@example.com', sudo: true, groups: ['adm', 'docker'] }, 'dev@example.com'] }));
-    expect(doc.users).toEqual([
-      { name: 'ops', gecos: 'ops@example.com', shell: '/bin/bash', lock_passwd: true, groups: 'adm,docker', sudo: 'ALL=(ALL) NOPASSWD:ALL' },
-      { name: 'dev', gecos: 'dev@example.com', shell: '/bin/bash', lock_passwd: true },
+    const accounts = accountList(synth({ users: [{ email: 'ops@example.com', sudo: true, groups: ['adm', 'docker'] }, 'dev@example.com'] }));
+    expect(accounts).toEqual([
+      { name: 'dev', email: 'dev@example.com', principals: ['dev'], sudo: false, groups: [] },
+      { name: 'ops', email: 'ops@example.com', principals: ['ops'], sudo: true, groups: ['adm', 'docker'] },
     ]);
   });
 
@@ -267,8 +270,7 @@ describe('infrastructure mode', () => {
   test('the droplet trusts the account SSH CA and accepts each Unix name as principal', () => {
     const doc = cloudConfigOf(synth(infra));
     expect(doc.write_files.find((f: any) => f.path === '/etc/ssh/ca.pub').content).toBe(`${CA_KEY}\n`);
-    expect(doc.write_files.find((f: any) => f.path === '/etc/ssh/auth_principals/jdoe').content).toBe('jdoe\n');
-    expect(doc.users.map((u: any) => u.name)).toEqual(['srhea', 'jdoe']);
+    expect(accountList(synth(infra)).map((a) => [a.name, a.principals])).toEqual([['jdoe', ['jdoe']], ['srhea', ['srhea']]]);
   });
 
   test('the ssh config points at the private address for WARP clients', () => {

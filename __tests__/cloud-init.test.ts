@@ -1,12 +1,16 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { gunzipSync } from 'zlib';
 import { Testing, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
-import { AccessDroplet, AccessDropletFleet, CloudInit, CloudInitOptions, renderCloudInit } from '../lib';
+import { AccessDroplet, AccessDropletFleet, CloudInit, CloudInitOptions, renderAccountTags, renderCloudInit } from '../lib';
+import { decodeAccountTags } from '../lib/account-tags';
 
 const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
 
-const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] };
+const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN };
 
 function render(extra: Partial<CloudInitOptions> = {}) {
   const text = renderCloudInit({ ...base, ...extra });
@@ -21,7 +25,7 @@ function file(doc: any, path: string) {
 
 describe('renderCloudInit', () => {
   test('is a #cloud-config document (snapshot)', () => {
-    const { text } = render({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true, groups: ['adm'] }] });
+    const { text } = render();
     expect(text.split('\n')[0]).toBe('#cloud-config');
     expect(text).toMatchSnapshot();
   });
@@ -79,15 +83,33 @@ describe('renderCloudInit', () => {
     expect(() => render({ allowPortForwarding: 'yes' as any })).toThrow(/allowPortForwarding "yes" must be true or false/);
   });
 
-  test('creates one locked bash account per user, sudo only when asked', () => {
-    const { doc } = render({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] });
-    expect(doc.users).toEqual([
-      { name: 'srhea', gecos: 'srhea@cloudflare.com', shell: '/bin/bash', lock_passwd: true },
-      { name: 'jdoe', gecos: 'jane.doe@example.com', shell: '/bin/bash', lock_passwd: true, sudo: 'ALL=(ALL) NOPASSWD:ALL' },
-    ]);
-    // access certificates name the email's local part; the principals file maps it to the account.
-    expect(file(doc, '/etc/ssh/auth_principals/srhea').content).toBe('srhea\n');
-    expect(file(doc, '/etc/ssh/auth_principals/jdoe').content).toBe('jane.doe\n');
+  test('holds no account: none of the image defaults, and the accounts agent that applies the droplet\'s tags', () => {
+    const { doc } = render();
+    // an empty list, not a missing key: without it cloud-init creates the image's default sudoer.
+    expect(doc.users).toEqual([]);
+    expect(doc.write_files.filter((f: any) => f.path.startsWith('/etc/ssh/auth_principals'))).toEqual([]);
+    const agent = file(doc, '/usr/local/lib/cdktf-access-droplet/accounts');
+    expect(agent).toMatchObject({ owner: 'root:root', permissions: '0755', encoding: 'gz+b64' });
+    // the packed copy is the script (scripts/pack-cloud-init.ts makes it; run it after editing).
+    expect(gunzipSync(Buffer.from(agent.content, 'base64')).toString('utf8')).toBe(readFileSync(join(__dirname, '..', 'cloud-init', 'accounts'), 'utf8'));
+    expect(file(doc, '/etc/systemd/system/cdktf-access-accounts.service').content).toContain('ExecStart=/usr/local/lib/cdktf-access-droplet/accounts --once');
+    expect(file(doc, '/etc/systemd/system/cdktf-access-accounts.timer').content).toContain('OnUnitActiveSec=30s');
+    // the setup script applies the tags before sshd and the tunnel bring anyone in, then starts the timer.
+    const setup = file(doc, '/usr/local/lib/cdktf-access-droplet/setup').content as string;
+    expect(setup.indexOf('accounts --once')).toBeLessThan(setup.indexOf('systemctl restart ssh'));
+    expect(setup).toContain('systemctl enable --now cdktf-access-accounts.timer');
+  });
+
+  test('renderAccountTags: one locked account per user in the droplet tags, sudo only when asked', () => {
+    const tags = renderAccountTags({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] });
+    expect(tags.every((t) => /^cdad:[a-z0-9:]+$/.test(t) && t.length <= 255)).toBe(true);
+    expect(decodeAccountTags(tags)).toEqual({ accounts: [
+      // access certificates name the email's local part; the principals file maps it to the account.
+      { name: 'jdoe', email: 'jane.doe@example.com', principals: ['jane.doe'], sudo: true, groups: [] },
+      { name: 'srhea', email: 'srhea@cloudflare.com', principals: ['srhea'], sudo: false, groups: [] },
+    ] });
+    expect(CloudInit.accountTags({ users: ['srhea@cloudflare.com'] })).toEqual(renderAccountTags({ users: ['srhea@cloudflare.com'] }));
+    expect(() => renderAccountTags({ users: [] })).toThrow(/users is empty/);
   });
 
   test('keeps the token in a 0600 environment file, off every command line', () => {
@@ -135,16 +157,18 @@ describe('renderCloudInit', () => {
     ['fails on an empty CA key', { caPublicKey: '' }, /caPublicKey "" is not/],
     ['fails on a token with a quote', { tunnelToken: 'abc"def\nghijklmnopqrstuvw' }, /tunnelToken "abc\\"def\\nghij.*" is not a tunnel token/],
     ['fails on an empty token', { tunnelToken: '' }, /tunnelToken "" is not a tunnel token/],
-    ['fails on no users', { users: [] }, /users is empty/],
     ['fails on a key URL with a space', { cloudflaredAptKeyUrl: 'https://a.example.com/k k' }, /cloudflaredAptKeyUrl "https:\/\/a\.example\.com\/k k" is not an http\(s\):\/\/ or file:\/\/ URL/],
     ['fails on a ftp URL', { cloudflaredAptUrl: 'ftp://a.example.com/' }, /cloudflaredAptUrl "ftp:\/\/a\.example\.com\/" is not/],
   ])('%s', (_n, extra, message) => {
     expect(() => renderCloudInit({ ...base, ...(extra as Partial<CloudInitOptions>) })).toThrow(message);
   });
 
-  test('fails when user_data would pass the 64 KiB limit', () => {
-    const users = Array.from({ length: 2000 }, (_, i) => `user${i}@example.com`);
-    expect(() => renderCloudInit({ ...base, users })).toThrow(/user_data would be about \d+ bytes for 2000 users, over DigitalOcean's 65536-byte limit/);
+  test('the size of user_data no longer grows with the users; the tags hold about a hundred of them', () => {
+    expect(render().text.length).toBeLessThan(40 * 1024);
+    const many = Array.from({ length: 90 }, (_, i) => `user${i}@example.com`);
+    expect(renderAccountTags({ users: many }).length).toBeLessThanOrEqual(99);
+    const tooMany = Array.from({ length: 1200 }, (_, i) => `u${i}x${'y'.repeat(20)}@example${i}.com`);
+    expect(() => renderAccountTags({ users: tooMany })).toThrow(/more than|at most|too many/);
   });
 });
 

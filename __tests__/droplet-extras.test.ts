@@ -60,7 +60,7 @@ describe('userDataCausesReplacement: false', () => {
     expect(trust[0][1].input).toBeUndefined();
     expect(trust[0][1].triggers_replace.ca_public_key).toMatch(/cloudflare_zero_trust_access_short_lived_certificate\..*\.public_key/);
     expect(trust[0][1].triggers_replace.tunnel_token).toMatch(/^\$\{sensitive\(data\.cloudflare_zero_trust_tunnel_cloudflared_token\..*\.token\)\}$/);
-    expect(warningsOf(ad)).toEqual([expect.stringMatching(/userDataCausesReplacement is false: changes to users .* no longer reach the droplet/)]);
+    expect(warningsOf(ad)).toEqual([expect.stringMatching(/userDataCausesReplacement is false: changes to user_data .* no longer reach the droplet; users still do, through its tags/)]);
   });
 });
 

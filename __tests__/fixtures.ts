@@ -1,5 +1,6 @@
 import { Testing, TerraformStack } from 'cdktf';
 import { AccessDroplet, AccessDropletFleetProps, AccessDropletProps } from '../lib';
+import { ACCOUNT_TAG_PREFIX, AccountRecord, decodeAccountTags } from '../lib/account-tags';
 
 /** the smallest valid props, as in the README. */
 export const minimalProps: AccessDropletProps = {
@@ -58,3 +59,10 @@ export const fleetProps: AccessDropletFleetProps = {
   accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
   hosts: [{ hostname: 'a.widgetcorp.tech' }, { hostname: 'b.widgetcorp.tech' }],
 };
+
+/** the accounts a droplet's tags carry (what its accounts agent creates), by Unix name. */
+export function accountsOf(droplet: { tags?: string[] }): Record<string, AccountRecord> {
+  const decoded = decodeAccountTags((droplet.tags ?? []).filter((t) => t.startsWith(ACCOUNT_TAG_PREFIX)));
+  if ('error' in decoded) throw new Error(`the droplet's account tags do not decode: ${decoded.error}`);
+  return Object.fromEntries(decoded.accounts.map((a) => [a.name, a]));
+}

@@ -3,7 +3,8 @@ import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AccessDroplet, AccessDropletFleet, AccessDropletProps, AccessMode, FleetHost } from '../lib';
-import { CertificatePrincipals, CloudInit, renderCloudInit } from '../lib/cloud-init';
+import { CertificatePrincipals, CloudInit, renderAccountTags } from '../lib/cloud-init';
+import { decodeAccountTags } from '../lib/account-tags';
 import { checkPrincipalCollisions, resolveUsers, SAFE_GROUPS, UNIX_NAME_PATTERN, userWarnings } from '../lib/users';
 import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
 
@@ -98,15 +99,13 @@ describe('one principal, one account', () => {
     expect(resolveUsers([corpAdmin, vendorAdmin], 'users', {}, CertificatePrincipals.UNIX_NAME).map((u) => u.unixName)).toEqual(['corpadm', 'vendadm']);
   });
 
-  test('fails in renderCloudInit too', () => {
-    expect(() => renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: [corpAdmin, vendorAdmin] })).toThrow(/would both get certificates for principal "admin"/);
+  test('fails in renderAccountTags too', () => {
+    expect(() => renderAccountTags({ users: [corpAdmin, vendorAdmin] })).toThrow(/would both get certificates for principal "admin"/);
   });
 
-  test('renderCloudInit with unix-name principals renders the pair', () => {
-    const text = renderCloudInit({
-      caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: [corpAdmin, vendorAdmin], certificatePrincipals: CertificatePrincipals.UNIX_NAME,
-    });
-    expect(text).toContain('content: "vendadm\\n"');
+  test('renderAccountTags with unix-name principals carries the pair', () => {
+    const decoded = decodeAccountTags(renderAccountTags({ users: [corpAdmin, vendorAdmin], certificatePrincipals: CertificatePrincipals.UNIX_NAME }));
+    expect('accounts' in decoded && decoded.accounts.map((a) => a.principals)).toEqual([['corpadm'], ['vendadm']]);
   });
 
   test('fails in a self-hosted AccessDroplet, and infrastructure mode is the way out', () => {
@@ -214,9 +213,10 @@ describe('no root through the side door', () => {
     ]);
   });
 
-  test('CloudInit.warnings returns the renderer\'s warnings; AccessDroplet attaches them', () => {
+  test('CloudInit.accountWarnings returns the warnings about users; AccessDroplet attaches them', () => {
     const users = [{ email: 'x@example.com', groups: ['adm'] }];
-    expect(CloudInit.warnings({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users })).toEqual([expect.stringMatching(/joins group "adm"/)]);
+    expect(CloudInit.accountWarnings({ users })).toEqual([expect.stringMatching(/joins group "adm"/)]);
+    expect(CloudInit.warnings({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN })).toEqual([]);
     expect(warningsIn(droplet({ users }))).toEqual([expect.stringMatching(/joins group "adm"/)]);
   });
 

@@ -28,6 +28,24 @@ if /usr/sbin/sshd -T -o PerSourcePenalties=no >/dev/null 2>&1; then
     'PerSourcePenalties no' > /etc/ssh/sshd_config.d/11-cloudflare-access-penalties.conf
 fi
 
+# the accounts next, from the droplet's tags, before sshd and the tunnel bring anyone here. The
+# metadata service may need a moment at first boot: try for about a minute, then go on either way
+# (cdktf-access-accounts.timer keeps trying every 30 seconds). Exit 5: applied, with errors logged.
+log "creating the accounts the droplet's tags list"
+tries=0
+until /usr/local/lib/cdktf-access-droplet/accounts --once; do
+  status=$?
+  [ "$status" -eq 5 ] && break
+  tries=$((tries + 1))
+  if [ "$tries" -ge 30 ]; then
+    log "the accounts are not applied yet (exit $status); cdktf-access-accounts.timer keeps trying"
+    break
+  fi
+  sleep 2
+done
+systemctl daemon-reload
+systemctl enable --now cdktf-access-accounts.timer
+
 # sshd next: the Access settings are live before the tunnel can bring anyone to port 22.
 log "restarting ssh with the Access drop-in"
 systemctl restart ssh

@@ -112,7 +112,12 @@ export interface AccessDropletFleetProps extends AccessPolicyOptions, AccessAppl
    */
   readonly name: string;
 
-  /** The people who get an account on every host and pass Access to every host. */
+  /**
+   * The people who get an account on every host and pass Access to every host.
+   *
+   * As for `AccessDroplet`, the list travels in the droplets' tags: a change reaches every running
+   * host within about a minute and replaces no droplet.
+   */
   readonly users: AccessUserInput[];
 
   /**

@@ -67,6 +67,11 @@ export interface AccessDropletProps extends AccessPolicyOptions, AccessApplicati
    * The people who may log in. Each gets a Unix account (the email's local part, unless
    * `unixName` is given) and is admitted by the Access policy.
    *
+   * The list travels in the droplet's tags, not its user_data: adding, removing or changing a
+   * person changes the running droplet within about a minute, without replacing it. Removing a
+   * person locks their account at once (their certificate stops working, their sessions end,
+   * sudo goes) and keeps their home directory.
+   *
    * @example ["srhea@cloudflare.com", { email: "jane.doe@example.com", unixName: "jdoe", sudo: true }]
    */
   readonly users: AccessUserInput[];

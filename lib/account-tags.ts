@@ -2,7 +2,6 @@
 // service. Pure: no construct, no token. The host agent implements the same decoder in Python;
 // __tests__/account-tags.test.ts proves that both accept and refuse the same tags.
 import { createHash } from 'crypto';
-import { deflateRawSync, inflateRawSync } from 'zlib';
 
 /** One Unix account as the host agent creates it. */
 export interface AccountRecord {
@@ -29,7 +28,7 @@ export const ACCOUNT_TAG_CHUNK_CHARS = 200;
 export const ACCOUNT_TAG_MAX_CHUNKS = 99;
 /** the host refuses a larger account list. */
 export const MAX_ACCOUNTS = 1000;
-/** the host refuses a document that inflates to more than this. */
+/** the host refuses a larger document. */
 const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 const NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -63,7 +62,9 @@ export function encodeAccountTags(accounts: readonly AccountRecord[]): string[] 
   const problem = validateDocument({ v: VERSION, accounts: given });
   if (problem !== undefined) throw new Error(`${problem}; ${fixFor(problem)}`);
   const doc = canonicalDocument(accounts);
-  const payload = base32(deflateRawSync(Buffer.from(doc, 'utf8'), { level: 9 }));
+  // not compressed: Node's zlib writes different bytes than others (and may between versions),
+  // and tags that differ from machine to machine would change on every deploy.
+  const payload = base32(Buffer.from(doc, 'utf8'));
   const gen = generationOf(payload);
   const n = Math.ceil(payload.length / ACCOUNT_TAG_CHUNK_CHARS);
   if (n > ACCOUNT_TAG_MAX_CHUNKS) {
@@ -83,7 +84,7 @@ export function encodeAccountTags(accounts: readonly AccountRecord[]): string[] 
  * The accounts the host agent applies for `tags` (the droplet's whole tag list: tags without
  * the `cdad:` prefix are ignored), or why it changes nothing. Same rules as `cloud-init/accounts`:
  * a `cdad:` tag that does not parse refuses the whole list; a generation counts only when all its
- * chunks are present, the hash matches, it inflates to at most 256 KiB, and the document is valid
+ * chunks are present, the hash matches, it is at most 256 KiB, and the document is valid
  * and exactly what {@link encodeAccountTags} writes; exactly one such generation is applied.
  */
 export function decodeAccountTags(tags: readonly string[]): { accounts: AccountRecord[] } | { error: string } {
@@ -134,14 +135,8 @@ function decodeGeneration(gen: string, chunks: Map<number, { n: number; chunks: 
   if (generationOf(payload) !== gen) return { error: 'the payload does not match its hash' };
   const bytes = unbase32(payload);
   if (bytes === undefined) return { error: 'the payload is not canonical base32' };
-  let inflated: Buffer;
-  try {
-    const r = inflateRawSync(bytes, { maxOutputLength: MAX_DOCUMENT_BYTES, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    if (r.engine.bytesWritten !== bytes.length) return { error: 'the payload has data after its deflate stream' };
-    inflated = r.buffer;
-  } catch (e) {
-    return { error: `the payload does not inflate to at most ${MAX_DOCUMENT_BYTES} bytes (${(e as Error).message})` };
-  }
+  if (bytes.length > MAX_DOCUMENT_BYTES) return { error: `the document is larger than ${MAX_DOCUMENT_BYTES} bytes` };
+  const inflated = bytes;
   let text: string;
   let doc: unknown;
   try {

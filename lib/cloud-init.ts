@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
+import { AccountRecord, encodeAccountTags } from './account-tags';
 import { AccessUserInput, CertificatePrincipals, resolveUsers, ResolvedUser, UnixNaming, userWarnings } from './users';
 
 // the enum lives with the users, whose checks depend on it; it stays exported from here too.
@@ -12,7 +13,7 @@ const USER_DATA_LIMIT_BYTES = 64 * 1024;
 const SSHD_DROP_IN_NAME = '10-cloudflare-access.conf';
 
 /** What {@link renderCloudInit} needs. */
-export interface CloudInitOptions extends UnixNaming {
+export interface CloudInitOptions {
   /**
    * The Access short-lived certificate CA's public key, written to `/etc/ssh/ca.pub`.
    *
@@ -28,9 +29,6 @@ export interface CloudInitOptions extends UnixNaming {
    * A literal token or a cdktf token such as `tunnelToken.token`.
    */
   readonly tunnelToken: string;
-
-  /** The people who may log in; one Unix account each. */
-  readonly users: AccessUserInput[];
 
   /**
    * Whether login users (UID 1000 and up) are kept from DigitalOcean's metadata service, which
@@ -55,13 +53,6 @@ export interface CloudInitOptions extends UnixNaming {
    * @default false
    */
   readonly allowPortForwarding?: boolean;
-
-  /**
-   * Which principal a certificate must carry to open an account.
-   *
-   * @default CertificatePrincipals.EMAIL_LOCAL_PART
-   */
-  readonly certificatePrincipals?: CertificatePrincipals;
 
   /**
    * The apt repository cloudflared is installed from (Cloudflare's or a mirror of it).
@@ -93,16 +84,25 @@ export interface CloudInitOptions extends UnixNaming {
   readonly cloudflaredAptKeyUrl?: string;
 }
 
+/**
+ * The scripts the cloud-config ships gzipped and base64-encoded (`encoding: gz+b64`), to stay
+ * well inside DigitalOcean's 64 KiB user_data: `cloud-init/<name>.gz.b64`, made by
+ * `scripts/pack-cloud-init.ts` and committed, so every machine renders the same user_data.
+ * @internal
+ */
+export const PACKED_SCRIPTS = ['accounts'];
+
 // static fragments are read once per process, on first use, and kept already indented for
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
 let fragments: {
   template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
-  guardRequires: string; guardUserSlice: string; guardNftables: string;
+  guardRequires: string; guardUserSlice: string; guardNftables: string; accounts: string; accountsService: string; accountsTimer: string;
 } | undefined;
 function loadFragments() {
   if (!fragments) {
     const dir = join(__dirname, '..', 'cloud-init');
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    const packed = (name: string) => JSON.stringify(read(`${name}.gz.b64`).trim());
     const sshd = read('sshd-access.conf');
     fragments = {
       template: read('cloud-config.yaml'),
@@ -115,6 +115,9 @@ function loadFragments() {
       guardRequires: indent(read('metadata-guard-requires.conf'), 6),
       guardUserSlice: indent(read('metadata-guard-user-slice.conf'), 6),
       guardNftables: indent(read('metadata-guard-nftables.conf'), 6),
+      accounts: packed('accounts'),
+      accountsService: indent(read('cdktf-access-accounts.service'), 6),
+      accountsTimer: indent(read('cdktf-access-accounts.timer'), 6),
     };
   }
   return fragments;
@@ -194,29 +197,53 @@ function metadataGuardEntries(f: ReturnType<typeof loadFragments>): string {
   ].join('\n');
 }
 
-function userEntry(u: ResolvedUser): string {
-  const lines = [
-    `  - name: ${u.unixName}`,
-    `    gecos: ${JSON.stringify(u.email)}`,
-    '    shell: /bin/bash',
-    '    lock_passwd: true',
-  ];
-  if (u.groups.length > 0) lines.push(`    groups: ${JSON.stringify(u.groups.join(','))}`);
-  if (u.sudo) lines.push('    sudo: "ALL=(ALL) NOPASSWD:ALL"');
-  return lines.join('\n');
+/** What {@link renderAccountTags} needs: the people, and how their accounts are named. */
+export interface AccountTagsOptions extends UnixNaming {
+  /** The people who may log in; one Unix account each. */
+  readonly users: AccessUserInput[];
+
+  /**
+   * Which principal a certificate must carry to open an account: the email's local part
+   * (self-hosted applications' short-lived certificates) or the Unix name (Access for
+   * Infrastructure).
+   *
+   * @default CertificatePrincipals.EMAIL_LOCAL_PART
+   */
+  readonly certificatePrincipals?: CertificatePrincipals;
 }
 
-function principalsEntry(u: ResolvedUser, principals: CertificatePrincipals): string {
-  // a local part's case is the IdP's; accept the lower-case spelling of the same mailbox too.
-  const names = principals === CertificatePrincipals.UNIX_NAME
-    ? [u.unixName]
-    : [...new Set([u.principal, u.principal.toLowerCase()])];
-  return [
-    `  - path: /etc/ssh/auth_principals/${u.unixName}`,
-    '    owner: root:root',
-    '    permissions: "0644"',
-    `    content: ${JSON.stringify(names.map((n) => `${n}\n`).join(''))}`,
-  ].join('\n');
+/** the accounts of these users as the host agent creates them. @internal */
+export function accountRecords(users: readonly ResolvedUser[], principals: CertificatePrincipals): AccountRecord[] {
+  return users.map((u) => ({
+    name: u.unixName,
+    email: u.email,
+    // a local part's case is the IdP's; accept the lower-case spelling of the same mailbox too.
+    principals: principals === CertificatePrincipals.UNIX_NAME ? [u.unixName] : [...new Set([u.principal, u.principal.toLowerCase()])],
+    sudo: u.sudo,
+    groups: u.groups,
+  }));
+}
+
+/**
+ * The droplet tags that carry these users' accounts, and the warnings about them (groups that
+ * read logs). Checks the users as the constructs do. @internal
+ */
+export function renderAccountTagsWithWarnings(options: AccountTagsOptions): { tags: string[]; warnings: string[] } {
+  const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
+  if (!Object.values(CertificatePrincipals).includes(principals)) {
+    throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
+  }
+  // when certificates carry the email's local part, this refuses two people with one principal.
+  const users = resolveUsers(options.users, 'users', options, principals);
+  return { tags: encodeAccountTags(accountRecords(users, principals)), warnings: userWarnings(users) };
+}
+
+/**
+ * The DigitalOcean tags that carry the accounts of these users (see {@link CloudInit.accountTags}).
+ * @jsii ignore
+ */
+export function renderAccountTags(options: AccountTagsOptions): string[] {
+  return renderAccountTagsWithWarnings(options).tags;
 }
 
 /**
@@ -248,11 +275,27 @@ export class CloudInit {
 
   /**
    * What the constructs would warn about for these options (the renderer itself cannot warn):
-   * groups that read logs, `allowPortForwarding`. Throws on the same malformed options as
-   * {@link renderCloudInit}.
+   * `allowPortForwarding`. Throws on the same malformed options as {@link renderCloudInit}.
    */
   public static warnings(options: CloudInitOptions): string[] {
     return renderCloudInitWithWarnings(options).warnings;
+  }
+
+  /**
+   * The DigitalOcean tags that carry these users' Unix accounts to a droplet with this
+   * cloud-config: put them on the droplet (`tags`), and its accounts agent creates, changes and
+   * locks accounts to match, within about a minute, whenever they change. Checks the users as the
+   * constructs do (Unix names, principals, groups).
+   */
+  public static accountTags(options: AccountTagsOptions): string[] {
+    return renderAccountTags(options);
+  }
+
+  /**
+   * What the constructs would warn about these users: groups whose members read logs.
+   */
+  public static accountWarnings(options: AccountTagsOptions): string[] {
+    return renderAccountTagsWithWarnings(options).warnings;
   }
 
   private constructor() {}
@@ -295,8 +338,6 @@ export interface UserDataTemplate {
   readonly parts: readonly string[];
   /** the UTF-8 size of the literal text. */
   readonly bytes: number;
-  /** how many people have accounts in it, for the size error. */
-  readonly users: number;
   /** what a construct should warn about (see {@link CloudInit.warnings}). */
   readonly warnings: readonly string[];
 }
@@ -332,8 +373,7 @@ export function checkUserDataSize(template: UserDataTemplate, caPublicKey: strin
   }
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(
-      `user_data would be about ${bytes} bytes for ${template.users} users, over DigitalOcean's ` +
-      `${USER_DATA_LIMIT_BYTES}-byte limit; split the users across droplets or fewer users per host`,
+      `user_data would be about ${bytes} bytes, over DigitalOcean's ${USER_DATA_LIMIT_BYTES}-byte limit; make extraCloudConfig smaller`,
     );
   }
 }
@@ -358,12 +398,6 @@ const PER_HOST = /\{\{(caPublicKey|tunnelEnv)\}\}/;
  * without them, and the warnings.
  */
 function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelToken'>): UserDataTemplate {
-  const principals = options.certificatePrincipals ?? CertificatePrincipals.EMAIL_LOCAL_PART;
-  if (!Object.values(CertificatePrincipals).includes(principals)) {
-    throw new Error(`certificatePrincipals ${JSON.stringify(principals)} is not one of ${Object.values(CertificatePrincipals).join(', ')}`);
-  }
-  // when certificates carry the email's local part, this refuses two people with one principal.
-  const users = resolveUsers(options.users, 'users', options, principals);
   if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
     throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
   }
@@ -378,13 +412,14 @@ function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelTok
 
   const f = loadFragments();
   const values: Record<string, string> = {
-    users: users.map(userEntry).join('\n'),
     sshdDropInName: SSHD_DROP_IN_NAME,
     sshdDropIn: options.allowPortForwarding === true ? f.sshdForwarding : f.sshd,
-    principals: users.map((u) => principalsEntry(u, principals)).join('\n'),
     cloudflaredUnit: f.unit,
     setupScript: f.setup,
     metadataGuard: options.restrictMetadataService === false ? '' : metadataGuardEntries(f),
+    accountsAgent: f.accounts,
+    accountsService: f.accountsService,
+    accountsTimer: f.accountsTimer,
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const parts = f.template.split(PER_HOST).map((part, i) => (i % 2 === 1 ? part : part.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
@@ -393,5 +428,5 @@ function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelTok
     return v;
   })));
   const bytes = parts.reduce((sum, part, i) => (i % 2 === 1 ? sum : sum + Buffer.byteLength(part, 'utf8')), 0);
-  return { parts, bytes, users: users.length, warnings: [...userWarnings(users), ...optionWarnings(options)] };
+  return { parts, bytes, warnings: optionWarnings(options) };
 }

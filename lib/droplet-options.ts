@@ -186,12 +186,13 @@ export interface DropletOptions {
   readonly dangerouslyRunExtraCloudConfigAsRoot?: boolean;
 
   /**
-   * Whether a change of `user_data` (users, CA key, tunnel token, apt source, `extraCloudConfig`)
-   * replaces the droplet, as DigitalOcean requires. `false` keeps the droplet and its disk
-   * (Terraform's `ignore_changes` on `user_data`): the Access policy still changes at once, but
-   * accounts and principals on the host must then be changed by hand (README, "Change users
-   * without a new droplet"). A new CA key or tunnel token still replaces the droplet, since the
-   * old one could no longer be reached.
+   * Whether a change of `user_data` (the CA key, the tunnel token, the apt source,
+   * `extraCloudConfig`, `allowPortForwarding`, `restrictMetadataService`) replaces the droplet, as
+   * DigitalOcean requires. Users are not in `user_data` (they travel in the droplet's tags, which
+   * change in place), so this is not needed to keep a droplet when people change. `false` keeps
+   * the droplet and its disk (Terraform's `ignore_changes` on `user_data`), and the change does not
+   * reach it; a new CA key or tunnel token still replaces it, since the old one could no longer be
+   * reached.
    *
    * @default true
    */

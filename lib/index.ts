@@ -7,7 +7,7 @@ export { AccessApplicationOptions } from './access-application-options';
 export { AccessAllow, AccessPolicyOptions } from './access-policy-rules';
 export { AccessRule } from './access-rule';
 export { DropletOptions } from './droplet-options';
-export { CertificatePrincipals, CloudInit, CloudInitOptions, renderCloudInit } from './cloud-init';
+export { AccountTagsOptions, CertificatePrincipals, CloudInit, CloudInitOptions, renderAccountTags, renderCloudInit } from './cloud-init';
 export { SshConfig } from './ssh-config';
 export { StateBackend, StateBackendOptions } from './state-backend';
 export { AccessUser, AccessUserInput, UnixNameStyle, UnixNaming } from './users';

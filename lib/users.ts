@@ -29,7 +29,7 @@ export interface AccessUser {
   readonly sudo?: boolean;
 
   /**
-   * Extra groups the account joins, e.g. `www-data` or a team group (cloud-init creates any the
+   * Extra groups the account joins, e.g. `www-data` or a team group (the droplet creates any the
    * image lacks).
    *
    * Without `sudo`, a person joins only `users`, `www-data`, the log groups `adm` and

@@ -9,7 +9,7 @@ import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId } from '../validation';
 import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
-import { planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
+import { planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { admittedRules, checkAdmission } from './admission';
 import { checkLiteralStrings } from './literals';
 import { checkInfrastructureProps, resolveAccessMode } from './modes';
@@ -94,7 +94,8 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
     });
   }
   const caPublicKey = infrastructure ? props.infrastructureCaPublicKey : undefined;
-  const userData = planUserData(settings, props.users, props, principals, caPublicKey, warnings);
+  const userData = planUserData(settings, caPublicKey, warnings);
+  const accountTags = planAccountTags(users, principals, warnings);
   planDropletExtras(settings, settings.image, warnings);
   return {
     mode,
@@ -120,7 +121,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       reach: infrastructure ? 'private-route' : 'public-hostname',
       zoneId: props.zoneId,
       virtualNetworkId: props.virtualNetworkId,
-      droplet: planDroplet(settings, { hostname: props.hostname }, userData, caPublicKey, planCreateBeforeDestroy(settings, props.accessCaVersion)),
+      droplet: planDroplet(settings, { hostname: props.hostname }, userData, accountTags, caPublicKey, planCreateBeforeDestroy(settings, props.accessCaVersion)),
     }],
     sshConfig: infrastructure ? undefined : renderSshConfig([props.hostname], props.clientCloudflaredPath),
     admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },

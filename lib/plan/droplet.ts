@@ -1,9 +1,10 @@
 // Planning a host's droplet: the settings after defaults and overrides, checked, and its
 // user_data as a template (the cloud-config, and the user's own cloud-config as a second part).
-import { checkCaPublicKey, checkUserDataSize, cloudConfigTemplate, UserDataTemplate } from '../cloud-init';
+import { encodeAccountTags } from '../account-tags';
+import { accountRecords, checkCaPublicKey, checkUserDataSize, cloudConfigTemplate, UserDataTemplate } from '../cloud-init';
 import { DropletOptions } from '../droplet-options';
 import { checkExtraCloudConfig, composeUserData, USER_DATA_LIMIT_BYTES } from '../user-data';
-import { AccessUserInput, CertificatePrincipals, UnixNaming } from '../users';
+import { CertificatePrincipals, ResolvedUser, userWarnings } from '../users';
 import { validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 import { DropletPlan } from './types';
 
@@ -55,19 +56,13 @@ function checkTimeout(value: number | undefined, field = 'waitForReadyTimeoutSec
 }
 
 /**
- * The user_data template of droplets with these users: our cloud-config, then the user's
- * `extraCloudConfig` as a second MIME part (checked, and its Terraform template sequences
- * escaped), size checked with the CA key as given (a literal, or a token of the application's CA).
+ * The user_data template of the droplets: our cloud-config, then the user's `extraCloudConfig`
+ * as a second MIME part (checked), size checked with the CA key as given (a literal, or a token
+ * of the application's CA). It holds no user: users travel in the droplet's tags
+ * ({@link planAccountTags}), so a change of users never changes user_data.
  */
-export function planUserData(
-  settings: DropletSettings, users: readonly AccessUserInput[], naming: UnixNaming, principals: CertificatePrincipals,
-  caPublicKey: string | undefined, warnings: string[],
-): UserDataTemplate {
+export function planUserData(settings: DropletSettings, caPublicKey: string | undefined, warnings: string[]): UserDataTemplate {
   const ours = cloudConfigTemplate({
-    users: [...users],
-    unixNames: naming.unixNames,
-    unixNameStyle: naming.unixNameStyle,
-    certificatePrincipals: principals,
     cloudflaredAptUrl: settings.cloudflaredAptUrl,
     cloudflaredAptSuite: settings.cloudflaredAptSuite,
     cloudflaredAptComponent: settings.cloudflaredAptComponent,
@@ -99,6 +94,19 @@ export function planUserData(
 }
 
 /**
+ * The droplet tags that carry these users' accounts (lib/account-tags.ts; the host's accounts
+ * agent applies them), with the warnings about the users.
+ */
+export function planAccountTags(users: readonly ResolvedUser[], principals: CertificatePrincipals, warnings: string[]): string[] {
+  warnings.push(...userWarnings(users));
+  try {
+    return encodeAccountTags(accountRecords(users, principals));
+  } catch (e) {
+    throw new Error(`users: ${(e as Error).message}; split the users across droplets`);
+  }
+}
+
+/**
  * The warnings and checks of a droplet's extras, for a host with this image: a snapshot or custom
  * image, malformed volume or project ids, and keeping the droplet on user_data changes.
  */
@@ -109,7 +117,10 @@ export function planDropletExtras(settings: DropletSettings, image: string, warn
   settings.volumeIds?.forEach((v, i) => validateId(`volumeIds[${i}]`, v));
   if (settings.projectId !== undefined) validateId('projectId', settings.projectId);
   if (settings.userDataCausesReplacement === false) {
-    warnings.push('userDataCausesReplacement is false: changes to users (and other user_data) no longer reach the droplet; apply them on the host (README, "Change users without a new droplet")');
+    warnings.push(
+      'userDataCausesReplacement is false: changes to user_data (extraCloudConfig, the apt source, allowPortForwarding, restrictMetadataService) ' +
+      'no longer reach the droplet; users still do, through its tags (a new CA key or tunnel token still replaces it)',
+    );
   }
 }
 
@@ -135,7 +146,7 @@ export function planCreateBeforeDestroy(settings: DropletSettings, caVersion: st
 /** one droplet: the shared settings, this host's overrides, its user_data. */
 export function planDroplet(
   settings: DropletSettings, host: { hostname: string; region?: string; size?: string; image?: string; tags?: readonly string[] },
-  userData: UserDataTemplate, caPublicKey: string | undefined, createBeforeDestroy: boolean,
+  userData: UserDataTemplate, accountTags: readonly string[], caPublicKey: string | undefined, createBeforeDestroy: boolean,
 ): DropletPlan {
   return {
     name: host.hostname,
@@ -144,7 +155,7 @@ export function planDroplet(
     size: host.size ?? settings.size,
     monitoring: settings.monitoring,
     vpcUuid: settings.vpcUuid,
-    tags: [...(settings.tags ?? []), ...(host.tags ?? [])],
+    tags: [...(settings.tags ?? []), ...(host.tags ?? []), ...accountTags],
     backups: settings.backups,
     ipv6: settings.ipv6,
     gracefulShutdown: settings.gracefulShutdown,

@@ -6,14 +6,13 @@ import { ACCESS_APPLICATION_OPTION_KEYS } from '../access-application-options';
 import { AccessMode } from '../access-mode';
 import { ACCESS_POLICY_OPTION_KEYS, ResolvedPolicyRules, resolvePolicyRules } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
-import { UserDataTemplate } from '../cloud-init';
 import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { renderSshConfig } from '../ssh-config';
-import { AccessUserInput, CertificatePrincipals, checkPrincipalCollisions, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
+import { CertificatePrincipals, checkPrincipalCollisions, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
 import { checkCaVersion, checkSessionDuration, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
-import { DropletSettings, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
+import { DropletSettings, planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { ACCESS_DOMAINS_PER_APPLICATION, fleetLimitWarnings } from './limits';
 import { AdmittedRule, admittedRules, checkAdmission } from './admission';
 import { checkLiteralStrings } from './literals';
@@ -94,15 +93,16 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
 
   const caPublicKey = infrastructure ? props.infrastructureCaPublicKey : undefined;
   const createBeforeDestroy = planCreateBeforeDestroy(settings, props.accessCaVersion);
-  const templates = new Map<string, UserDataTemplate>();
-  const userDataOf = (users: AccessUserInput[]) => {
-    const key = JSON.stringify(users);
-    let template = templates.get(key);
-    if (template === undefined) {
-      template = planUserData(settings, users, props, principals, caPublicKey, warnings);
-      templates.set(key, template);
+  const userData = planUserData(settings, caPublicKey, warnings);
+  // hosts with the same users carry the same account tags: encoded once.
+  const tagsOf = new Map<readonly ResolvedUser[], string[]>();
+  const accountTagsOf = (users: readonly ResolvedUser[]) => {
+    let tags = tagsOf.get(users);
+    if (tags === undefined) {
+      tags = planAccountTags(users, principals, warnings);
+      tagsOf.set(users, tags);
     }
-    return template;
+    return tags;
   };
   const hosts: HostPlan[] = [];
   for (const m of members) {
@@ -119,8 +119,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
       reach: infrastructure ? 'private-route' : 'public-hostname',
       zoneId: props.zoneId,
       virtualNetworkId: props.virtualNetworkId,
-      droplet: planDroplet(settings, spec,
-        userDataOf(spec.users === undefined ? props.users : [...props.users, ...spec.users]), caPublicKey, createBeforeDestroy),
+      droplet: planDroplet(settings, spec, userData, accountTagsOf(m.users), caPublicKey, createBeforeDestroy),
     });
     planDropletExtras(settings, spec.image ?? settings.image, warnings);
     claims.push(...volumeClaims(settings.volumeIds, `/Hosts/${m.id}`));
