@@ -29,7 +29,8 @@ function addressesOf(parsed: any): string[] {
       for (const n of Object.keys(items as object)) out.push(`${kind === 'data' ? 'data.' : ''}${t}.${n}`);
     }
   }
-  return out.sort();
+  // added since v0.1.0, moving nothing: the organization, read for the team cloudflared checks tokens for.
+  return out.filter((a) => a !== 'data.cloudflare_zero_trust_organization.Fleet_Access_Organization_B4BAB614').sort();
 }
 
 function construct(props: Partial<AccessDropletFleetProps>) {
@@ -432,13 +433,18 @@ describe('a fleet of one and an AccessDroplet', () => {
     const a = hostPart(single, 'Test_');
     const b = hostPart(fleet, 'Fleet_Hosts_web-1-widgetcorp-tech_');
     // what the single droplet owns and a fleet shares: its policy, tag and firewall.
-    const shared = ['resource.cloudflare_zero_trust_access_policy.HOST_Access_AccessPolicy', 'resource.digitalocean_tag.HOST_Tag', 'resource.digitalocean_firewall.HOST_Firewall'];
+    const shared = [
+      'resource.cloudflare_zero_trust_access_policy.HOST_Access_AccessPolicy', 'resource.digitalocean_tag.HOST_Tag', 'resource.digitalocean_firewall.HOST_Firewall',
+      'data.cloudflare_zero_trust_organization.HOST_Access_Organization',
+    ];
     expect(Object.keys(a).filter((k) => !shared.includes(k)).sort()).toEqual(Object.keys(b).sort());
     // tunnel, config, token, DNS record or route, application, CA or target, droplet.
     expect(Object.keys(b)).toHaveLength(7);
-    expect(Object.keys(a)).toHaveLength(_mode === 'self-hosted' ? 10 : 9);
+    expect(Object.keys(a)).toHaveLength(_mode === 'self-hosted' ? 11 : 9);
+    // the organization cloudflared checks Access tokens for: the droplet's own read, or the fleet's.
+    const sameOrganization = (v: unknown) => JSON.parse(JSON.stringify(v).replace(/data\.cloudflare_zero_trust_organization\.[\w-]+?_Access_Organization\b/g, 'ORG'));
     for (const key of Object.keys(b)) {
-      const [x, y] = [a[key] as any, b[key] as any];
+      const [x, y] = [sameOrganization(a[key]), sameOrganization(b[key])];
       if (key.includes('access_application')) {
         // the application's name, and in self-hosted mode the policy it uses: the single droplet's own, the fleet's shared one.
         expect({ ...x, name: undefined, policies: x.type === 'self_hosted' ? undefined : x.policies.map((p: any) => ({ ...p, name: undefined })) })

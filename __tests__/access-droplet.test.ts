@@ -44,7 +44,7 @@ describe('AccessDroplet', () => {
       digitalocean_firewall: 1,
       digitalocean_tag: 1,
     });
-    expect(Object.keys(parsed.data)).toEqual(['cloudflare_zero_trust_tunnel_cloudflared_token']);
+    expect(Object.keys(parsed.data).sort()).toEqual(['cloudflare_zero_trust_organization', 'cloudflare_zero_trust_tunnel_cloudflared_token']);
     // the construct configures no provider: that is the stack's job.
     expect(parsed.provider).toBeUndefined();
   });
@@ -151,17 +151,20 @@ describe('AccessDroplet', () => {
     expect(Object.values(JSON.parse(out).locals)).toEqual([expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}$/)]);
   });
 
-  test('one tunnel config: hostname to ssh://localhost:22, then a 404 catch-all', () => {
+  test('one tunnel config: hostname to ssh://localhost:22, protected with Access at the origin, then a 404 catch-all', () => {
     const out = synth();
     expect(resourcesOf(out, 'cloudflare_zero_trust_tunnel_cloudflared_config')).toHaveLength(1);
-    expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflaredConfigA, {
-      config: {
-        ingress: [
-          { hostname: 'droplet.widgetcorp.tech', service: 'ssh://localhost:22' },
-          { service: 'http_status:404' },
-        ],
+    const [config] = resourcesOf(out, 'cloudflare_zero_trust_tunnel_cloudflared_config');
+    expect(config.config.ingress).toEqual([
+      {
+        hostname: 'droplet.widgetcorp.tech', service: 'ssh://localhost:22',
+        // cloudflared refuses a connection without this application's Access token, for the account's team.
+        origin_request: { access: { required: true, aud_tag: [expect.stringMatching(/^\$\{cloudflare_zero_trust_access_application\.Test_Access_AccessApp_[0-9A-F]+\.aud\}$/)],
+          team_name: expect.stringMatching(/^\$\{element\(split\("\.", data\.cloudflare_zero_trust_organization\.Test_Access_Organization_[0-9A-F]+\.auth_domain\), 0\)\}$/) } },
       },
-    });
+      { service: 'http_status:404' },
+    ]);
+    expect(out).toHaveResourceWithProperties(ZeroTrustTunnelCloudflaredConfigA, { account_id: 'acc123' });
   });
 
   test('DNS record is a proxied CNAME to the tunnel with ttl 1', () => {

@@ -1,5 +1,6 @@
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
+import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
@@ -250,6 +251,13 @@ export class AccessDropletFleet extends Construct {
   public readonly hosts: FleetHostResources[];
   /** The `~/.ssh/config` blocks for every host. */
   public readonly sshConfig: string;
+  /**
+   * The Zero Trust organization, read for its team name: cloudflared checks Access tokens for
+   * that team at the origin (self-hosted mode).
+   */
+  public readonly organization?: DataCloudflareZeroTrustOrganization;
+  /** The Access App Launcher of the account, `https://<team>.cloudflareaccess.com` (self-hosted mode). */
+  public readonly accessLauncherUrl?: string;
 
   constructor(scope: Construct, id: string, props: AccessDropletFleetProps) {
     super(scope, id);
@@ -261,6 +269,8 @@ export class AccessDropletFleet extends Construct {
     this.tag = built.tag;
     this.firewall = built.firewall;
     this.hosts = built.hosts;
+    this.organization = built.organization;
+    this.accessLauncherUrl = built.organization === undefined ? undefined : `https://${built.organization.authDomain}`;
     this.sshConfig = plan.sshConfig ?? built.hosts.map((h) => renderInfrastructureSshConfig(h.hostname, h.privateAddress as string)).join('\n');
     new TerraformOutput(this, 'Hostnames', literal({ value: plan.hosts.map((h) => h.hostname), description: 'The hostnames to SSH to through Cloudflare Access' }));
     new TerraformOutput(this, 'SshConfig', literal({ value: this.sshConfig, description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>' }));

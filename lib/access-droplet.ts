@@ -1,5 +1,6 @@
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
+import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
@@ -195,6 +196,11 @@ export class AccessDroplet extends Construct {
   public readonly tunnelRoute?: ZeroTrustTunnelCloudflaredRoute;
   /** The null_resource that waits for a healthy tunnel, when `waitForReady` is set. */
   public readonly readinessWait?: NullResource;
+  /**
+   * The Zero Trust organization, read for its team name: cloudflared checks Access tokens for
+   * that team at the origin (self-hosted mode).
+   */
+  public readonly organization?: DataCloudflareZeroTrustOrganization;
 
   /** How people reach the droplet. */
   public readonly mode: AccessMode;
@@ -210,6 +216,10 @@ export class AccessDroplet extends Construct {
   public readonly tunnelId: string;
   /** The Access application's audience tag. */
   public readonly accessApplicationAud: string;
+  /** The Access App Launcher of the account, `https://<team>.cloudflareaccess.com` (self-hosted mode). */
+  public readonly accessLauncherUrl?: string;
+  /** Where people open the SSH terminal in their browser, `https://<hostname>`, when `browserSsh` is set. */
+  public readonly browserSshUrl?: string;
   /**
    * The `~/.ssh/config` block for this host: in self-hosted mode what
    * `cloudflared access ssh-config --short-lived-cert` prints; in infrastructure mode a `Host`
@@ -237,6 +247,7 @@ export class AccessDroplet extends Construct {
     this.infrastructureTarget = host.infrastructureTarget;
     this.droplet = host.droplet;
     this.readinessWait = host.readinessWait;
+    this.organization = built.organization;
 
     this.dropletId = this.droplet.id;
     this.dropletIpv4Address = this.droplet.ipv4Address;
@@ -244,6 +255,8 @@ export class AccessDroplet extends Construct {
     this.tunnelId = host.tunnelId;
     this.accessApplicationAud = this.accessApplication.aud;
     this.sshConfig = plan.sshConfig ?? renderInfrastructureSshConfig(props.hostname, this.dropletIpv4AddressPrivate);
+    this.accessLauncherUrl = built.organization === undefined ? undefined : `https://${built.organization.authDomain}`;
+    this.browserSshUrl = props.browserSsh === true ? `https://${props.hostname}` : undefined;
 
     new TerraformOutput(this, 'Hostname', literal({ value: props.hostname, description: 'The hostname to SSH to through Cloudflare Access' }));
     new TerraformOutput(this, 'DropletId', literal({ value: this.dropletId, description: 'The DigitalOcean droplet id' }));
@@ -252,5 +265,8 @@ export class AccessDroplet extends Construct {
       value: this.sshConfig,
       description: 'Add this to ~/.ssh/config, then: ssh <user>@<hostname>',
     }));
+    if (this.browserSshUrl !== undefined) {
+      new TerraformOutput(this, 'BrowserSshUrl', literal({ value: this.browserSshUrl, description: 'Open this in a browser for an SSH terminal (sign in with Cloudflare Access)' }));
+    }
   }
 }

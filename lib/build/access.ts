@@ -1,7 +1,8 @@
 // Cloudflare Access, built from the plan (the manual procedure's "Create an Access policy" and
 // "Generate a certificate public key"): reusable allow policies, the applications, and each
 // self-hosted application's short-lived certificate CA.
-import { DataResource } from 'cdktf';
+import { DataResource, Fn } from 'cdktf';
+import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
 import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
 import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare/lib/zero-trust-access-short-lived-certificate';
@@ -39,6 +40,32 @@ export function buildSharedPolicy(ctx: BuildContext): void {
   if (policy === undefined) return;
   ctx.policy = definePolicy(ctx.scope(policy.path), ctx.plan.accountId, policy);
   ctx.policyId = ctx.policy.id;
+}
+
+/**
+ * The organization whose team cloudflared checks Access tokens for, at the origin ("Protect with
+ * Access" on every public hostname's ingress rule). The team name is the first label of its auth
+ * domain, given (then checked against it) or read from it: either way a team name that is not
+ * the account's fails the plan, where it would otherwise make cloudflared refuse everyone.
+ */
+export function buildOrigin(ctx: BuildContext): void {
+  const origin = ctx.plan.origin;
+  if (origin === undefined) return;
+  const given = origin.teamName;
+  const org = new DataCloudflareZeroTrustOrganization(ctx.scope(origin.path), 'Organization', literal({
+    accountId: ctx.plan.accountId,
+    lifecycle: {
+      postcondition: [given === undefined ? {
+        condition: '${can(regex("^[a-z0-9-]+[.]cloudflareaccess[.]com$", self.auth_domain))}',
+        errorMessage: 'The Zero Trust organization\'s auth domain (${self.auth_domain}) is not <team>.cloudflareaccess.com, so cloudflared cannot check Access tokens for it: pass accessTeamName (cdktf-access-droplet).',
+      } : {
+        condition: `\${self.auth_domain == "${given}.cloudflareaccess.com"}`,
+        errorMessage: `accessTeamName "${given}" is not this account's team: the organization's auth domain is \${self.auth_domain}, so cloudflared would refuse everyone; pass its first label (cdktf-access-droplet).`,
+      }],
+    },
+  }));
+  ctx.organization = org;
+  ctx.teamName = given ?? Fn.element(Fn.split('.', org.authDomain), 0);
 }
 
 /** every application of the plan: the shared ones, then the hosts' own, in order. */
@@ -98,7 +125,8 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
     const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,
-      type: 'self_hosted',
+      // type ssh: Cloudflare renders an SSH terminal in the browser; the client path keeps working.
+      type: app.browserSsh === true ? 'ssh' : 'self_hosted',
       domain: app.hostnames[0],
       destinations: app.hostnames.map((uri) => ({ type: 'public', uri })),
       policies: policyIds.map((id, i) => ({ id, precedence: i + 1 })),
@@ -116,7 +144,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version: app.caVersion } }));
       certificate.lifecycle = { ...certificate.lifecycle, replaceTriggeredBy: [addressOf(rotation)] };
     }
-    built = { application, certificate, caPublicKey: certificate.publicKey };
+    built = { application, certificate, caPublicKey: certificate.publicKey, aud: ctx.plan.origin === undefined ? undefined : application.aud };
   }
   ctx.applicationList.push(built.application);
   return built;

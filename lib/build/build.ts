@@ -5,7 +5,7 @@
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { AccessPlan } from '../plan/types';
-import { buildApplications, buildSharedPolicy } from './access';
+import { buildApplications, buildOrigin, buildSharedPolicy } from './access';
 import { Built, BuildContext, BuiltHost } from './context';
 import { buildDroplets, buildFirewall } from './droplet';
 import { buildReadiness, defineReadinessScript } from './readiness';
@@ -26,6 +26,7 @@ export function buildPlan(construct: Construct, plan: AccessPlan): Built {
     ctx.scope(host.accessPath);
   }
   buildSharedPolicy(ctx);
+  buildOrigin(ctx);
   buildFirewall(ctx);
   for (const host of plan.hosts) ctx.scope([...host.path, 'Tunnel']);
   buildApplications(ctx);
@@ -34,6 +35,7 @@ export function buildPlan(construct: Construct, plan: AccessPlan): Built {
   buildPrivateRoutes(ctx);
   buildReadiness(ctx);
   return {
+    organization: ctx.organization,
     policy: ctx.policy,
     tag: ctx.tag!,
     firewall: ctx.firewall!,

@@ -2,6 +2,7 @@
 // what the earlier steps built (by application key and by host position).
 import { TerraformAsset } from 'cdktf';
 import { Construct } from 'constructs';
+import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { DataCloudflareZeroTrustTunnelCloudflaredToken } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-tunnel-cloudflared-token';
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
@@ -23,6 +24,8 @@ export interface BuiltApplication {
   readonly certificate?: ZeroTrustAccessShortLivedCertificate;
   /** `certificate.publicKey`, read once for every host that trusts it. */
   readonly caPublicKey?: string;
+  /** `application.aud`, read once, when cloudflared checks Access tokens at the origin. */
+  readonly aud?: string;
 }
 
 /** what the steps built for one host. */
@@ -46,6 +49,8 @@ export interface BuiltHost {
 
 /** everything built from one plan. */
 export interface Built {
+  /** self-hosted: the organization whose team checks Access tokens at the origin. */
+  readonly organization?: DataCloudflareZeroTrustOrganization;
   readonly policy?: ZeroTrustAccessPolicy;
   readonly tag: Tag;
   readonly firewall: Firewall;
@@ -62,6 +67,10 @@ export class BuildContext {
   /** `tag.name`, read once for the firewall and every droplet. */
   public tagName?: string;
   public firewall?: Firewall;
+  /** the organization, when cloudflared protects the public hostnames with Access (self-hosted). */
+  public organization?: DataCloudflareZeroTrustOrganization;
+  /** the team name the ingress rules check Access tokens for (given, or read from the organization). */
+  public teamName?: string;
   /** the poller of `waitForReady`, when the plan defines it before everything else (a fleet). */
   public readinessScript?: TerraformAsset;
   public readonly applications = new Map<string, BuiltApplication>();

@@ -35,7 +35,7 @@ export function buildTunnels(ctx: BuildContext): void {
       tunnelId,
       config: {
         ingress: publicHostname
-          ? [{ hostname: host.hostname, service: 'ssh://localhost:22' }, { service: 'http_status:404' }]
+          ? [{ hostname: host.hostname, service: 'ssh://localhost:22', originRequest: originOf(ctx, i) }, { service: 'http_status:404' }]
           : [{ service: 'http_status:404' }],
       },
     }));
@@ -60,6 +60,20 @@ export function buildTunnels(ctx: BuildContext): void {
       }));
     }
   }
+}
+
+/**
+ * "Protect with Access" for a public hostname: cloudflared itself refuses a connection without a
+ * valid Access token for the host's application (its audience, for the account's team), so sshd
+ * stays out of reach even if the application is deleted or misconfigured. cloudflared attaches
+ * this check to any rule with `access.required`, whatever the service (ingress/ingress.go), and
+ * runs it before it proxies the websocket stream that `cloudflared access ssh` and the browser
+ * terminal open (proxy/proxy.go ProxyHTTP).
+ */
+function originOf(ctx: BuildContext, host: number) {
+  const aud = ctx.hostApplications[host].aud;
+  if (aud === undefined || ctx.teamName === undefined) return undefined;
+  return { access: { required: true, audTag: [aud], teamName: ctx.teamName } };
 }
 
 /**

@@ -8,7 +8,7 @@ import { renderSshConfig } from '../ssh-config';
 import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId } from '../validation';
-import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
+import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, planOrigin, policyPlan, selfHostedApplication } from './access';
 import { planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { admittedRules, checkAdmission } from './admission';
 import { checkLiteralStrings } from './literals';
@@ -57,6 +57,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
   const warnings: string[] = [];
   let application: ApplicationPlan;
   let policy: PolicyPlan | undefined;
+  let origin: AccessPlan['origin'];
   const appName = appOptions.name ?? name;
   if (infrastructure) {
     checkInfrastructureProps(props, 'hostname');
@@ -91,7 +92,9 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
       key: 'Access', path: ['Access'], name: appName, hostnames: [props.hostname], policies: sources,
       sessionDuration: props.accessSessionDuration, caVersion: props.accessCaVersion, options: appOptions,
       admission: props.accessPolicyIds === undefined ? { where: props.hostname, accounts: users } : undefined,
+      browserSsh: props.browserSsh,
     });
+    origin = planOrigin(props, users, warnings);
   }
   const caPublicKey = infrastructure ? props.infrastructureCaPublicKey : undefined;
   const userData = planUserData(settings, caPublicKey, warnings);
@@ -125,6 +128,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
     }],
     sshConfig: infrastructure ? undefined : renderSshConfig([props.hostname], props.clientCloudflaredPath),
     admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },
+    origin,
   };
 }
 

@@ -59,6 +59,40 @@ export function checkSessionDuration(duration: string | undefined): void {
   }
 }
 
+/**
+ * The origin protection of a self-hosted construct: the team name, checked, and what a reviewer
+ * should know about the browser terminal. Pushes warnings.
+ */
+export function planOrigin(
+  props: { accessTeamName?: string; browserSsh?: boolean; accessPolicyIds?: string[] },
+  users: readonly { email: string; principal: string; unixName: string }[], warnings: string[],
+): { path: ScopePath; teamName?: string } {
+  const team = props.accessTeamName;
+  if (team !== undefined && !Token.isUnresolved(team) && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(team)) {
+    throw new Error(
+      `accessTeamName ${JSON.stringify(team)} is not a team name: the first label of the auth domain, e.g. "widgetcorp" for widgetcorp.cloudflareaccess.com (Zero Trust > Settings > Custom pages)`,
+    );
+  }
+  if (props.browserSsh !== undefined && typeof props.browserSsh !== 'boolean') {
+    throw new Error(`browserSsh ${JSON.stringify(props.browserSsh)} must be true or false`);
+  }
+  if (props.browserSsh === true) {
+    // the browser terminal logs in as the email's local part; an account with another name is
+    // reachable from the cloudflared client only.
+    const elsewhere = users.filter((u) => u.unixName !== u.principal);
+    if (elsewhere.length > 0) {
+      warnings.push(
+        `browserSsh: the browser terminal logs in as the email's local part, so ${elsewhere.slice(0, 5).map((u) => `${u.email} (account ${u.unixName})`).join(', ')}` +
+        `${elsewhere.length > 5 ? ` and ${elsewhere.length - 5} more` : ''} can log in with the cloudflared client only`,
+      );
+    }
+    if (props.accessPolicyIds !== undefined) {
+      warnings.push('browserSsh with accessPolicyIds: a browser-rendered application takes only Allow and Block policies; Cloudflare refuses the apply if one of them bypasses or uses service auth');
+    }
+  }
+  return { path: ['Access'], teamName: team };
+}
+
 /** refuses a CA version label that cannot be a terraform_data input. */
 export function checkCaVersion(version: string | undefined): void {
   if (version === undefined) return;
@@ -93,12 +127,13 @@ export function policyPlan(path: ScopePath, id: string, name: string, rules: { i
 export function selfHostedApplication(opts: {
   key: string; path: ScopePath; name: string; hostnames: readonly string[]; policies: readonly PolicySource[];
   sessionDuration?: string; caVersion?: string; options?: ApplicationOptionPlan;
-  admission?: { where: string; accounts: readonly AccountHolder[] };
+  admission?: { where: string; accounts: readonly AccountHolder[] }; browserSsh?: boolean;
 }): ApplicationPlan {
   return {
     key: opts.key,
     path: opts.path,
     kind: 'self_hosted',
+    browserSsh: opts.browserSsh === true ? true : undefined,
     name: opts.name,
     hostnames: opts.hostnames,
     allowedIdps: opts.options?.allowedIdps,

@@ -10,7 +10,7 @@ import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { renderSshConfig } from '../ssh-config';
 import { CertificatePrincipals, checkPrincipalCollisions, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
-import { checkCaVersion, checkSessionDuration, infrastructureApplication, policyPlan, selfHostedApplication } from './access';
+import { checkCaVersion, checkSessionDuration, infrastructureApplication, planOrigin, policyPlan, selfHostedApplication } from './access';
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
 import { DropletSettings, planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
 import { ACCESS_DOMAINS_PER_APPLICATION, fleetLimitWarnings } from './limits';
@@ -137,6 +137,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
     hosts,
     sshConfig: infrastructure ? undefined : renderSshConfig(members.map((m) => m.hostname), props.clientCloudflaredPath),
     admissionOptIns: { dangerouslyAllowEveryone: props.dangerouslyAllowEveryone, dangerouslyAllowImpersonation: props.dangerouslyAllowImpersonation },
+    origin: infrastructure ? undefined : planOrigin(props, uniqueUsers(members), warnings),
   };
 }
 
@@ -185,6 +186,7 @@ class FleetAccess {
     return selfHostedApplication({
       key, path, name, hostnames, policies, sessionDuration: this.props.accessSessionDuration, caVersion: this.props.accessCaVersion,
       admission: { where, accounts: hosts.length === 1 ? hosts[0].users : hosts.flatMap((h) => h.users) },
+      browserSsh: this.props.browserSsh,
     });
   }
 
@@ -216,6 +218,13 @@ class FleetAccess {
     const label = hosts.length === 1 ? `hosts[${hosts[0].index}] (${hosts[0].hostname}) users` : `access group ${JSON.stringify(hosts[0].group)} users`;
     return resolveUsers(all, label, this.props, this.principals);
   }
+}
+
+/** everyone with an account on some host of the fleet, once each. */
+function uniqueUsers(members: readonly FleetMember[]): ResolvedUser[] {
+  const seen = new Map<string, ResolvedUser>();
+  for (const m of members) for (const u of m.users) if (!seen.has(u.email.toLowerCase())) seen.set(u.email.toLowerCase(), u);
+  return [...seen.values()];
 }
 
 function uniqueIgnoringCase(values: string[]): string[] {

@@ -35,6 +35,12 @@ export function checkInfrastructureProps(props: InfrastructureModeProps, hostnam
   if (props.clientCloudflaredPath !== undefined) {
     throw new Error('clientCloudflaredPath has no effect in infrastructure mode: clients connect through WARP, not cloudflared; drop it');
   }
+  if (props.browserSsh !== undefined) {
+    throw new Error('browserSsh works in self-hosted mode only: the browser terminal renders a self-hosted application of type ssh; drop it or use AccessMode.SELF_HOSTED');
+  }
+  if (props.accessTeamName !== undefined) {
+    throw new Error('accessTeamName has no effect in infrastructure mode: there is no public hostname for cloudflared to protect with Access; drop it');
+  }
   if (props.accessCaVersion !== undefined) {
     throw new Error(`accessCaVersion ${JSON.stringify(props.accessCaVersion)} applies to self-hosted mode; in infrastructure mode the CA is the account's: rotate it in Cloudflare and change infrastructureCaPublicKey`);
   }

@@ -31,6 +31,11 @@ export interface AccessPlan {
   readonly sshConfig?: string;
   /** what the user accepted of the admission invariant (plan/admission.ts), checked again at synth. */
   readonly admissionOptIns: AdmissionOptIns;
+  /**
+   * self-hosted: cloudflared protects every public hostname with Access at the origin, for this
+   * team (given, and checked against the organization; or read from it).
+   */
+  readonly origin?: { readonly path: ScopePath; readonly teamName?: string };
 }
 
 /** construct ids from the construct being built down to a scope; `[]` is the construct itself. */
@@ -79,6 +84,8 @@ export interface ApplicationPlan {
   readonly key: string;
   readonly path: ScopePath;
   readonly kind: 'self_hosted' | 'infrastructure';
+  /** self-hosted: an SSH terminal rendered in the browser (application type `ssh`). */
+  readonly browserSsh?: boolean;
   readonly name: string;
   readonly hostnames: readonly string[];
   readonly allowedIdps?: string[];
