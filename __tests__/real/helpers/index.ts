@@ -9,4 +9,5 @@ export * from './sshd';
 export * from './terraform';
 export * from './stand-in';
 export * from './library-stacks';
+export * from './released-wiring';
 export * from './pending-wiring';
