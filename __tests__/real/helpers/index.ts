@@ -10,4 +10,3 @@ export * from './terraform';
 export * from './stand-in';
 export * from './library-stacks';
 export * from './released-wiring';
-export * from './pending-wiring';
