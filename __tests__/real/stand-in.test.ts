@@ -1,11 +1,13 @@
 // the stand-in transformer (helpers/stand-in.ts) that the real-terraform tests run the library's
 // output through: every shape converts, the graph is the same, references land on the right
 // stand-in attribute, and real terraform applies each shape and plans in place or replaces as the
-// providers' schemas say.
+// providers' schemas say. Also the reverse transformations (helpers/released-wiring.ts) that derive
+// 0.2.0's wiring from the library's JSON for the tests that show it fail.
 import { Testing } from 'cdktf';
 import {
   describeReal, FORCE_NEW, libraryStack, makeTempDir, mapInterpolations, NEEDS, removeTempDirs, SHAPES, standIn, StandIn,
-  terraform, tfApplyOk, tfInit, tfPlan, tfPlanResult, tfState,
+  terraform, tfApplyOk, tfInit, tfPlan, tfPlanResult, tfState, tokenInTrustInput, tunnelIdStraightFromTunnel, withoutCreateBeforeDestroy,
+  withoutFirewallDependsOn, withoutSensitive, withReleasedWiring,
 } from './helpers';
 
 const PROVIDER_ADDRESS = /(?<![\w.])(data\.)?(cloudflare_[a-z_]+|digitalocean_[a-z_]+|null_resource)\.[A-Za-z_]/;
@@ -178,6 +180,60 @@ describe('the stand-in transformer', () => {
     expect(() => standIn({ resource: { digitalocean_volume: { v: { size: 1 } } } })).toThrow(/no FORCE_NEW entry for resource type digitalocean_volume/);
     expect(standIn({ resource: { digitalocean_volume: { v: { size: 1 } } } }, { forceNew: { digitalocean_volume: ['size'] } }).resources).toHaveLength(1);
     expect(FORCE_NEW.digitalocean_droplet).toContain('user_data');
+  });
+});
+
+describe('0.2.0\'s wiring, derived from the library\'s JSON (helpers/released-wiring.ts)', () => {
+  const synth = (shape: typeof SHAPES[number], props: Record<string, unknown> = {}) => JSON.parse(Testing.synth(libraryStack(shape, props)));
+  const TOKEN = 'cloudflare_zero_trust_tunnel_cloudflared_token';
+  const TUNNEL = 'cloudflare_zero_trust_tunnel_cloudflared';
+
+  test('each transformation undoes its one change, and refuses a JSON that does not have it', () => {
+    const json = synth('fleet', { userDataCausesReplacement: false });
+    const straight = tunnelIdStraightFromTunnel(json);
+    expect(straight.locals).toBeUndefined();
+    for (const [name, token] of Object.entries<any>(straight.data[TOKEN])) {
+      // its own tunnel: the one in the same scope.
+      const scope = name.replace(/_Token_[0-9A-F]{8}$/, '');
+      const tunnel = Object.keys(json.resource[TUNNEL]).find((t) => t.replace(/_Tunnel_[0-9A-F]{8}$/, '_Tunnel') === scope);
+      expect(token.tunnel_id).toBe(`\${${TUNNEL}.${tunnel}.id}`);
+    }
+    expect(new Set(Object.values<any>(straight.data[TOKEN]).map((t) => t.tunnel_id)).size).toBe(2);
+    expect(() => tunnelIdStraightFromTunnel(straight)).toThrow(/not a local holding a tunnel's id/);
+
+    const plain = withoutSensitive(json);
+    expect(JSON.stringify(plain)).not.toContain('sensitive(');
+    expect(JSON.stringify(plain)).toContain(`TUNNEL_TOKEN=\${data.${TOKEN}.`);
+    expect(() => withoutSensitive(plain)).toThrow(/no sensitive\(\) read/);
+
+    const input = tokenInTrustInput(json);
+    const trusts = Object.entries<any>(input.resource.terraform_data).filter(([n]) => n.includes('_DropletTrust_'));
+    expect(trusts).toHaveLength(2);
+    for (const [, t] of trusts) expect(Object.keys(t)).toEqual(['input']);
+    expect(() => tokenInTrustInput(input)).toThrow(/does not hold the token in triggers_replace/);
+    expect(() => tokenInTrustInput(synth('self-hosted'))).toThrow(/no DropletTrust/);
+
+    const loose = withoutFirewallDependsOn(json);
+    for (const d of Object.values<any>(loose.resource.digitalocean_droplet)) expect(d.depends_on).toBeUndefined();
+    expect(() => withoutFirewallDependsOn(loose)).toThrow(/does not depend on a firewall/);
+
+    const destroyFirst = withoutCreateBeforeDestroy(json);
+    for (const d of Object.values<any>(destroyFirst.resource.digitalocean_droplet)) expect(d.lifecycle.create_before_destroy).toBeUndefined();
+    expect(() => withoutCreateBeforeDestroy(synth('self-hosted', { accessCaVersion: '1' }))).toThrow(/has no create_before_destroy/);
+  });
+
+  test('together they leave nothing of the new wiring, and change nothing else', () => {
+    const json = synth('self-hosted', { userDataCausesReplacement: false });
+    const old = withReleasedWiring(json);
+    const text = JSON.stringify(old);
+    for (const gone of ['local.', 'sensitive(', 'depends_on', 'create_before_destroy', 'triggers_replace']) expect(text).not.toContain(gone);
+    // the droplet's other lifecycle settings and every other block stay as synthesized.
+    const [droplet] = Object.keys(json.resource.digitalocean_droplet);
+    const { depends_on: _d, lifecycle: { create_before_destroy: _c, ...lifecycle }, user_data: _u, ...rest } = json.resource.digitalocean_droplet[droplet];
+    expect(old.resource.digitalocean_droplet[droplet]).toEqual({ ...rest, lifecycle, user_data: old.resource.digitalocean_droplet[droplet].user_data });
+    for (const type of Object.keys(json.resource).filter((t) => !['digitalocean_droplet', 'terraform_data'].includes(t))) {
+      expect(old.resource[type]).toEqual(json.resource[type]);
+    }
   });
 });
 
