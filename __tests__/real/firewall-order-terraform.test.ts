@@ -1,22 +1,17 @@
 // issue 19.5 (first point) with REAL terraform on the stand-in of the library's output: the
 // droplet depends on its firewall, so when the firewall cannot be created, no droplet is. Without
-// it (0.2.0) the droplet and the firewall only share a tag, terraform creates them side by side,
-// and a failed firewall leaves a droplet behind.
+// it (0.2.0, derived from the library's JSON by withoutFirewallDependsOn) the droplet and the
+// firewall only share a tag, terraform creates them side by side, and a failed firewall leaves a
+// droplet behind.
 import { Testing } from 'cdktf';
 import {
-  describeReal, dropletsAfterFirewall, libraryStack, makeTempDir, NEEDS, removeTempDirs, Shape, standIn, TerraformJson, tfApply,
-  tfInit, tfState, wireTokenThroughTerraformData,
+  describeReal, libraryStack, makeTempDir, NEEDS, removeTempDirs, Shape, standIn, TerraformJson, tfApply, tfInit, tfState,
+  withoutFirewallDependsOn,
 } from './helpers';
 
-/**
- * the library's JSON for `shape`; `dropletsAfterFirewall` is the step the host builders take over
- * (defineDroplet given the firewall, as depends_on).
- */
-function synth(shape: Shape, firewallFirst = true): TerraformJson {
-  const stack = libraryStack(shape);
-  wireTokenThroughTerraformData(stack);
-  if (firewallFirst) dropletsAfterFirewall(stack);
-  return JSON.parse(Testing.synth(stack));
+/** the library's JSON for `shape`. */
+function synth(shape: Shape): TerraformJson {
+  return JSON.parse(Testing.synth(libraryStack(shape)));
 }
 
 describeReal('no droplet without its firewall, under real terraform', [NEEDS.terraform], () => {
@@ -31,9 +26,9 @@ describeReal('no droplet without its firewall, under real terraform', [NEEDS.ter
     }
   });
 
-  /** deploys `shape` with a firewall whose creation fails; returns the result and the state. */
-  function failFirewall(shape: Shape, firewallFirst: boolean) {
-    const s = standIn(synth(shape, firewallFirst));
+  /** deploys `json` with a firewall whose creation fails; returns the result and the state. */
+  function failFirewall(json: TerraformJson) {
+    const s = standIn(json);
     const [firewall] = s.resourcesOf('digitalocean_firewall');
     // the firewall's creation fails (the API refuses it): its stand-in exits 1 once created.
     s.config.resource.terraform_data[firewall.name].provisioner = [{ 'local-exec': { command: 'echo "firewall refused" >&2; exit 1' } }];
@@ -44,7 +39,7 @@ describeReal('no droplet without its firewall, under real terraform', [NEEDS.ter
   }
 
   test.each(['self-hosted', 'fleet'] as Shape[])('%s: when the firewall fails, no droplet is created', (shape) => {
-    const { s, r, state } = failFirewall(shape, true);
+    const { s, r, state } = failFirewall(synth(shape));
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/local-exec provisioner error/);
     for (const d of s.resourcesOf('digitalocean_droplet')) {
@@ -53,8 +48,8 @@ describeReal('no droplet without its firewall, under real terraform', [NEEDS.ter
     }
   });
 
-  test('0.2.0 (no depends_on, the tag joins them): the droplet is created and the firewall error comes with it', () => {
-    const { s, r, state } = failFirewall('self-hosted', false);
+  test('as 0.2.0 wired it, without depends_on (documented failure): the droplet is created and the firewall error comes with it', () => {
+    const { s, r, state } = failFirewall(withoutFirewallDependsOn(synth('self-hosted')));
     expect(r.ok).toBe(false);
     expect(state.has(s.resourcesOf('digitalocean_droplet')[0].address)).toBe(true);
   });

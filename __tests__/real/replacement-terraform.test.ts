@@ -1,56 +1,27 @@
 // lib/build (access.ts: accessCaVersion; droplet.ts: userDataCausesReplacement) with REAL
-// terraform: the lifecycle wiring an AccessDroplet synthesizes, on a provider-free stand-in of its
-// own JSON. Every resource and data source becomes a terraform_data named after its address; a
-// reference to any attribute becomes a reference to the stand-in's id (which changes exactly when
-// the stand-in is replaced); the droplet's user_data is its triggers_replace, as DigitalOcean
-// replaces a droplet whose user_data changes; lifecycle blocks are kept.
-import { readFileSync, writeFileSync } from 'fs';
-import { join } from 'path';
+// terraform, on the stand-in of an AccessDroplet's own JSON (helpers/stand-in.ts): which changes
+// replace the droplet and the Access CA, and which replace nothing. The user_data change here is
+// one that stays in user_data (the packages of extraCloudConfig), not the users.
 import { Testing } from 'cdktf';
 import { AccessDroplet, AccessDropletProps } from '../../lib';
-import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform } from './helpers';
+import { describeReal, makeTempDir, NEEDS, Plan, removeTempDirs, standIn, tfApplyOk, tfInit, tfPlan, tfState } from './helpers';
+
+const CERTIFICATE = 'cloudflare_zero_trust_access_short_lived_certificate';
+const DROPLET = 'digitalocean_droplet';
 
 interface Step {
-  readonly users: string[];
+  readonly packages: string[];
   readonly caVersion?: string;
   readonly userDataCausesReplacement?: boolean;
 }
 
-const nameOf = (kind: string, type: string, name: string) => `${kind === 'data' ? 'data--' : ''}${type}--${name}`;
-
-/** the stand-in of what an AccessDroplet with these props synthesizes. */
-function standIn(step: Step): string {
-  const parsed = JSON.parse(Testing.synthScope((s) => new AccessDroplet(s, 'Test', {
-    accountId: 'acc123', zoneId: 'zone123', hostname: 'droplet.widgetcorp.tech', users: step.users,
+/** what an AccessDroplet with these props synthesizes. */
+function synth(step: Step): string {
+  return Testing.synthScope((s) => new AccessDroplet(s, 'Test', {
+    accountId: 'acc123', zoneId: 'zone123', hostname: 'droplet.widgetcorp.tech', users: ['ann@x.io'],
+    extraCloudConfig: { packages: step.packages },
     accessCaVersion: step.caVersion, userDataCausesReplacement: step.userDataCausesReplacement,
-  } as AccessDropletProps)));
-  const rewrite = (text: string) => text.replace(/\$\{(data\.)?([a-z_]+)\.([A-Za-z0-9_-]+)(\.[a-z_.]+)?\}/g,
-    (_m, data: string | undefined, type: string, name: string) => `\${terraform_data.${nameOf(data ? 'data' : 'resource', type, name)}.id}`);
-  const address = (ref: string) => {
-    const [type, name] = ref.split('.');
-    return `terraform_data.${nameOf('resource', type, name)}`;
-  };
-  const resources: Record<string, unknown> = {};
-  for (const kind of ['resource', 'data']) {
-    for (const [type, items] of Object.entries(parsed[kind] ?? {})) {
-      for (const [name, config] of Object.entries(items as Record<string, any>)) {
-        const { lifecycle, depends_on: _d, '//': _m, ...rest } = config;
-        const body = JSON.parse(rewrite(JSON.stringify(type === 'terraform_data' ? rest.input : rest)));
-        const standInBody: Record<string, unknown> = type === 'digitalocean_droplet'
-          ? { triggers_replace: { user_data: body.user_data }, input: { ...body, user_data: undefined } }
-          : { input: body };
-        if (lifecycle !== undefined) {
-          standInBody.lifecycle = {
-            ...lifecycle,
-            ignore_changes: lifecycle.ignore_changes?.map((a: string) => (a === 'user_data' ? 'triggers_replace' : a)),
-            replace_triggered_by: lifecycle.replace_triggered_by?.map(address),
-          };
-        }
-        resources[nameOf(kind, type, name)] = standInBody;
-      }
-    }
-  }
-  return JSON.stringify({ resource: { terraform_data: resources } }, null, 1);
+  } as AccessDropletProps));
 }
 
 describeReal('replacement wiring under real terraform', [NEEDS.terraform], () => {
@@ -62,46 +33,74 @@ describeReal('replacement wiring under real terraform', [NEEDS.terraform], () =>
   });
   afterEach(() => removeTempDirs());
 
-  const tf = (args: string[]) => terraform(dir, args);
-  /** applies a step; returns the ids of certificate and droplet after it. */
-  function apply(step: Step): { certificate: string; droplet: string } {
-    writeFileSync(join(dir, 'cdk.tf.json'), standIn(step));
-    if (!initialised) tf(['init', '-input=false', '-no-color']);
+  /** plans and applies a step; returns the plan, its actions on certificate and droplet (and why the droplet's), and their ids after it. */
+  function apply(step: Step): { certificate: string; droplet: string; plan: Plan; actions: { certificate: string; droplet: string }; dropletReason?: string } {
+    const s = standIn(synth(step));
+    s.write(dir);
+    if (!initialised) tfInit(dir);
     initialised = true;
-    tf(['apply', '-auto-approve', '-input=false', '-no-color']);
-    const state = JSON.parse(readFileSync(join(dir, 'terraform.tfstate'), 'utf8'));
-    const id = (type: string) => state.resources.find((r: any) => r.name.startsWith(`${type}--`)).instances[0].attributes.id;
-    return { certificate: id('cloudflare_zero_trust_access_short_lived_certificate'), droplet: id('digitalocean_droplet') };
+    const certificate = s.resourcesOf(CERTIFICATE)[0].address;
+    const droplet = s.resourcesOf(DROPLET)[0].address;
+    const plan = tfPlan(dir);
+    tfApplyOk(dir);
+    const state = tfState(dir);
+    return {
+      certificate: state.get(certificate)!.id, droplet: state.get(droplet)!.id, plan,
+      actions: { certificate: plan.actions(certificate), droplet: plan.actions(droplet) }, dropletReason: plan.changes.get(droplet)?.reason,
+    };
   }
+  const ids = (r: { certificate: string; droplet: string }) => ({ certificate: r.certificate, droplet: r.droplet });
 
-  test('by default a user change replaces the droplet; a new accessCaVersion replaces the CA and the droplet; no change replaces nothing', () => {
-    const v1 = apply({ users: ['ann@x.io'], caVersion: '1' });
-    expect(apply({ users: ['ann@x.io'], caVersion: '1' })).toEqual(v1);
-    const moreUsers = apply({ users: ['ann@x.io', 'bob@x.io'], caVersion: '1' });
-    expect(moreUsers.certificate).toBe(v1.certificate);
-    expect(moreUsers.droplet).not.toBe(v1.droplet);
-    const v2 = apply({ users: ['ann@x.io', 'bob@x.io'], caVersion: '2' });
+  test('by default an extraCloudConfig change replaces the droplet; a new accessCaVersion replaces the CA and the droplet; no change replaces nothing', () => {
+    const v1 = apply({ packages: ['htop'], caVersion: '1' });
+    const again = apply({ packages: ['htop'], caVersion: '1' });
+    expect(ids(again)).toEqual(ids(v1));
+    expect(again.plan.changes.size).toBeGreaterThan(0);
+    expect([...again.plan.changes.values()].filter((c) => c.actions.join() !== 'no-op')).toEqual([]);
+
+    const morePackages = apply({ packages: ['htop', 'jq'], caVersion: '1' });
+    expect(morePackages.certificate).toBe(v1.certificate);
+    expect(morePackages.droplet).not.toBe(v1.droplet);
+    // accessCaVersion turns create_before_destroy off (one CA per application): destroy first.
+    expect(morePackages.actions).toEqual({ certificate: 'no-op', droplet: 'delete,create' });
+
+    const v2 = apply({ packages: ['htop', 'jq'], caVersion: '2' });
     expect(v2.certificate).not.toBe(v1.certificate);
-    expect(v2.droplet).not.toBe(moreUsers.droplet);
-  }, 120000);
+    expect(v2.droplet).not.toBe(morePackages.droplet);
+    expect(v2.actions).toEqual({ certificate: 'delete,create', droplet: 'delete,create' });
+  });
 
-  test('userDataCausesReplacement false keeps the droplet on a user change, and still replaces it with the CA', () => {
-    const v1 = apply({ users: ['ann@x.io'], caVersion: '1', userDataCausesReplacement: false });
-    const moreUsers = apply({ users: ['ann@x.io', 'bob@x.io'], caVersion: '1', userDataCausesReplacement: false });
-    expect(moreUsers).toEqual(v1);
-    const v2 = apply({ users: ['ann@x.io', 'bob@x.io'], caVersion: '2', userDataCausesReplacement: false });
+  test('without accessCaVersion an extraCloudConfig change creates the new droplet before destroying the old one', () => {
+    const v1 = apply({ packages: ['htop'] });
+    const morePackages = apply({ packages: ['htop', 'jq'] });
+    expect(morePackages.droplet).not.toBe(v1.droplet);
+    expect(morePackages.actions).toEqual({ certificate: 'no-op', droplet: 'create,delete' });
+  });
+
+  test('userDataCausesReplacement false keeps the droplet on an extraCloudConfig change, and still replaces it with the CA', () => {
+    const keep = { userDataCausesReplacement: false };
+    const v1 = apply({ ...keep, packages: ['htop'], caVersion: '1' });
+    const morePackages = apply({ ...keep, packages: ['htop', 'jq'], caVersion: '1' });
+    expect(ids(morePackages)).toEqual(ids(v1));
+    const v2 = apply({ ...keep, packages: ['htop', 'jq'], caVersion: '2' });
     expect(v2.certificate).not.toBe(v1.certificate);
     expect(v2.droplet).not.toBe(v1.droplet);
-    expect(apply({ users: ['ann@x.io', 'bob@x.io', 'cy@x.io'], caVersion: '2', userDataCausesReplacement: false })).toEqual(v2);
-  }, 120000);
+    expect(v2.actions).toEqual({ certificate: 'delete,create', droplet: 'delete,create' });
+    expect(v2.dropletReason).toBe('replace_by_triggers');
+    expect(ids(apply({ ...keep, packages: ['htop', 'jq', 'tmux'], caVersion: '2' }))).toEqual(ids(v2));
+  });
 
-  test('setting accessCaVersion the first time on a deployed stack replaces nothing; changing it then rotates', () => {
-    const before = apply({ users: ['ann@x.io'] });
-    const first = apply({ users: ['ann@x.io'], caVersion: '1' });
-    // terraform: creating the referenced terraform_data does not trigger replace_triggered_by.
-    expect(first).toEqual(before);
-    const second = apply({ users: ['ann@x.io'], caVersion: '2' });
+  test('setting accessCaVersion the first time on a deployed stack replaces nothing; changing it then rotates, old CA destroyed first', () => {
+    // deployed with create_before_destroy (the default without accessCaVersion), which terraform
+    // also forced onto the certificate and recorded in the state.
+    const before = apply({ packages: ['htop'] });
+    const first = apply({ packages: ['htop'], caVersion: '1' });
+    // terraform: creating the terraform_data that replace_triggered_by names does not trigger it.
+    expect(ids(first)).toEqual(ids(before));
+    const second = apply({ packages: ['htop'], caVersion: '2' });
     expect(second.certificate).not.toBe(before.certificate);
     expect(second.droplet).not.toBe(before.droplet);
-  }, 120000);
+    // the configuration decides, not what the state recorded: the old CA goes before the new one comes.
+    expect(second.actions).toEqual({ certificate: 'delete,create', droplet: 'delete,create' });
+  });
 });

@@ -11,31 +11,28 @@
 // `output`. With the token in `triggers_replace` (no copy) it never shows.
 // The real DigitalOcean provider stores a hash of user_data (util.HashStringStateFunc), the
 // stand-in the text: the user_data checks are stricter here than terraform with the provider.
+// 0.2.0's shapes (no sensitive(), the token in DropletTrust's input) are derived from the
+// library's JSON (withoutSensitive, tokenInTrustInput), to show the failures these tests catch and
+// what a deployed 0.2.0 stack plans when it upgrades.
 import { Testing } from 'cdktf';
 import {
-  describeReal, fakeTunnelToken, libraryStack, makeTempDir, markTokenSensitive, NEEDS, removeTempDirs, Shape,
-  standIn, StandIn, StandInOptions, TerraformJson, tfApplyOk, tfInit, tfPlan, trustInTriggersReplace,
-  wireTokenThroughTerraformData,
+  describeReal, fakeTunnelToken, libraryStack, makeTempDir, NEEDS, removeTempDirs, Shape, standIn, StandIn, StandInOptions,
+  TerraformJson, tfApplyOk, tfInit, tfPlan, tfPlanResult, tokenInTrustInput, withoutSensitive, withReleasedWiring,
 } from './helpers';
 
 const TOKEN = 'cloudflare_zero_trust_tunnel_cloudflared_token';
+const TUNNEL = 'cloudflare_zero_trust_tunnel_cloudflared';
+const DROPLET = 'digitalocean_droplet';
 const OTHER_CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl rotated@example';
 
-interface Wiring {
-  /** markTokenSensitive: the step Fn.sensitive(token) in the host builders takes over. */
-  readonly sensitive?: boolean;
-  /** trustInTriggersReplace: the step applyDropletExtras takes over (DropletTrust's shape). */
-  readonly trustInTriggers?: boolean;
+/** the library's JSON for `shape`. */
+function synth(shape: Shape, props: Record<string, unknown> = {}): TerraformJson {
+  return JSON.parse(Testing.synth(libraryStack(shape, props)));
 }
 
-/** the library's JSON for `shape` with the wiring of this issue (all on unless turned off). */
-function synth(shape: Shape, props: Record<string, unknown> = {}, w: Wiring = {}): TerraformJson {
-  const stack = libraryStack(shape, props);
-  wireTokenThroughTerraformData(stack);
-  let json = JSON.parse(Testing.synth(stack));
-  if (w.sensitive ?? true) json = markTokenSensitive(json);
-  if (w.trustInTriggers ?? true) json = trustInTriggersReplace(json);
-  return json;
+/** the data source outputs that give every token data source of `s` the value `token`. */
+function tokens(s: StandIn, token: string) {
+  return Object.fromEntries(s.dataOf(TOKEN).map((d) => [d.original, { values: { token } }]));
 }
 
 function escapeRegExp(text: string): string {
@@ -47,15 +44,15 @@ describeReal('the tunnel token in plans under real terraform', [NEEDS.terraform]
 
   describe('the tunnel token never shows in a plan', () => {
     /**
-     * deploys what the token and the CA key come from (tunnel, TunnelId, certificates), so the next
-     * plan reads the token (known) and plans every resource it flows into; returns the directory.
+     * deploys what the token and the CA key come from (tunnels, certificates), so the next plan
+     * reads the token (known) and plans every resource it flows into; returns the directory.
      */
     function tunnelFirst(s: StandIn, token: string): string {
       const dir = makeTempDir('token-secret');
-      s.write(dir, Object.fromEntries(s.dataOf(TOKEN).map((d) => [d.original, { values: { token } }])));
+      s.write(dir, tokens(s, token));
       tfInit(dir);
       const first = [
-        ...Object.keys(s.config.resource.terraform_data).filter((n) => /_TunnelId_/.test(n)).map((n) => `terraform_data.${n}`),
+        ...s.resourcesOf(TUNNEL).map((t) => t.address),
         ...s.resourcesOf('cloudflare_zero_trust_access_short_lived_certificate').map((c) => c.address),
       ];
       tfApplyOk(dir, first.map((a) => `-target=${a}`));
@@ -69,7 +66,7 @@ describeReal('the tunnel token in plans under real terraform', [NEEDS.terraform]
     function planText(s: StandIn, dir: string, args: string[] = [], known = false): string {
       const plan = tfPlan(dir, args);
       const flows = [
-        ...s.resourcesOf('digitalocean_droplet').map((d) => [d.address, 'user_data'] as const),
+        ...s.resourcesOf(DROPLET).map((d) => [d.address, 'user_data'] as const),
         ...Object.keys(s.config.resource.terraform_data).filter((n) => /_DropletTrust_/.test(n)).map((n) => [`terraform_data.${n}`, 'tunnel_token'] as const),
       ];
       const changing = flows.filter(([address]) => plan.changes.get(address)!.actions.join() !== 'no-op');
@@ -104,7 +101,7 @@ describeReal('the tunnel token in plans under real terraform', [NEEDS.terraform]
       // a new tunnel, and its new token: neither the old nor the new token shows, before or after.
       const next = fakeTunnelToken();
       for (const d of s.dataOf(TOKEN)) s.setDataOutputs(dir, d.original, { values: { token: next } });
-      const tunnel = `-replace=${s.resourcesOf('cloudflare_zero_trust_tunnel_cloudflared')[0].address}`;
+      const tunnel = `-replace=${s.resourcesOf(TUNNEL)[0].address}`;
       expect(planText(s, dir, [tunnel])).not.toContain(token);
       tfApplyOk(dir, [tunnel]);
       const later = planText(s, dir, [tunnel]);
@@ -112,53 +109,107 @@ describeReal('the tunnel token in plans under real terraform', [NEEDS.terraform]
       expect(later).not.toContain(next);
     });
 
-    test('without sensitive() (0.2.0, provider 5.14) the plan prints the token (so these tests can fail)', () => {
+    test('as 0.2.0 wrote it, without sensitive() (documented failure, provider 5.14): the plan prints the token', () => {
       const token = fakeTunnelToken();
-      const s = standIn(synth('self-hosted', { userDataCausesReplacement: false }, { sensitive: false }));
+      const s = standIn(withoutSensitive(synth('self-hosted', { userDataCausesReplacement: false })));
       const text = planText(s, tunnelFirst(s, token), [], true);
       expect(text).toContain(`TUNNEL_TOKEN=${token}`);
       expect(text).toMatch(new RegExp(`tunnel_token\\s+= "${escapeRegExp(token)}"`));
     });
 
-    test('sensitive() with the token in DropletTrust\'s input (documented failure): the next plan that changes it prints the old token through output', () => {
+    test('sensitive() with the token in DropletTrust\'s input, as 0.2.0 held it (documented failure): the next plan that changes it prints the old token through output', () => {
       const token = fakeTunnelToken();
       const props = { userDataCausesReplacement: false };
-      const s = standIn(synth('infrastructure', props, { trustInTriggers: false }));
+      const s = standIn(tokenInTrustInput(synth('infrastructure', props)));
       const dir = tunnelFirst(s, token);
       expect(tfPlan(dir).text).not.toContain(token);
       tfApplyOk(dir);
-      standIn(synth('infrastructure', { ...props, infrastructureCaPublicKey: OTHER_CA }, { trustInTriggers: false })).write(dir);
+      standIn(tokenInTrustInput(synth('infrastructure', { ...props, infrastructureCaPublicKey: OTHER_CA }))).write(dir);
       expect(tfPlan(dir).text).toMatch(new RegExp(`- tunnel_token\\s+= "${escapeRegExp(token)}"`));
     });
 
     test('a provider that marks the token (5.17+) hides it without sensitive(), modelled by sensitiveAttributes', () => {
       const token = fakeTunnelToken();
       const opts: StandInOptions = { sensitiveAttributes: { [TOKEN]: ['token'] } };
-      const s = standIn(synth('self-hosted', { userDataCausesReplacement: false }, { sensitive: false }), opts);
+      const s = standIn(withoutSensitive(synth('self-hosted', { userDataCausesReplacement: false })), opts);
       expect(planText(s, tunnelFirst(s, token), [], true)).not.toContain(token);
     });
   });
 
-  describe('what the switch-over costs a deployed 0.2.0 stack', () => {
-    function upgrade(props: Record<string, unknown>) {
-      const s = standIn(synth('self-hosted', props, { sensitive: false, trustInTriggers: false }));
-      const dir = makeTempDir('secret-upgrade');
-      s.write(dir);
+  describe('upgrading a deployed stack with 0.2.0\'s wiring (withReleasedWiring) to this release\'s', () => {
+    // only the wiring differs: user_data's text is this release's on both sides (as of a37e9cc the
+    // same as 0.2.0's but for sensitive()). A change of the text itself, such as users moving into
+    // droplet tags (issue 18.1), replaces droplets on its own and is not measured here.
+    function upgrade(shape: Shape, props: Record<string, unknown> = {}) {
+      const token = fakeTunnelToken();
+      const json = synth(shape, props);
+      const dir = makeTempDir('wiring-upgrade');
+      const old = standIn(withReleasedWiring(json));
+      old.write(dir, tokens(old, token));
       tfInit(dir);
       tfApplyOk(dir);
-      standIn(synth('self-hosted', props)).write(dir);
-      return { plan: tfPlan(dir), droplet: s.resourcesOf('digitalocean_droplet')[0].address };
+      const s = standIn(json);
+      s.write(dir, tokens(s, token));
+      const plan = tfPlan(dir);
+      const changed = [...plan.changes.values()].filter((c) => c.actions.join() !== 'no-op');
+      return { s, dir, token, plan, changed };
     }
 
-    test('default: sensitive() on user_data only changes its marks, an in-place update of the droplet', () => {
-      const { plan, droplet } = upgrade({});
-      expect(plan.actions(droplet)).toBe('update');
+    test.each(['self-hosted', 'infrastructure', 'fleet'] as Shape[])(
+      '%s: creates nothing, reads the token at plan, and updates each droplet in place for user_data\'s sensitive mark alone',
+      (shape) => {
+        const { s, dir, token, plan, changed } = upgrade(shape);
+        // the local is no resource: nothing new, and the token is read during plan (no deferred read).
+        for (const d of s.dataOf(TOKEN)) expect(plan.changes.has(d.address)).toBe(false);
+        // the same value, newly marked: terraform plans an update (node_resource_abstract_instance.go:
+        // "If we plan to write or delete sensitive paths from state, this is an Update action"), not a
+        // replacement; DigitalOcean's provider, given no changed attribute, changes nothing on the droplet.
+        const droplets = s.resourcesOf(DROPLET).map((d) => d.address);
+        expect(changed.map((c) => [c.address, c.actions.join()])).toEqual(droplets.map((d) => [d, 'update']));
+        expect(plan.text).toMatch(/~ user_data\s+= \(sensitive value\)/);
+        expect(plan.text).toMatch(/Plan: 0 to add, \d+ to change, 0 to destroy/);
+        expect(plan.text).not.toContain(token);
+        tfApplyOk(dir);
+        expect(tfPlanResult(dir).status).toBe(0);
+      },
+    );
+
+    test('userDataCausesReplacement false: DropletTrust changes shape (input to triggers_replace), which replaces the droplet once, and the plan shows the old token as it removes it', () => {
+      const { s, dir, token, plan, changed } = upgrade('self-hosted', { userDataCausesReplacement: false });
+      const [droplet] = s.resourcesOf(DROPLET);
+      const trust = `terraform_data.${Object.keys(s.config.resource.terraform_data).find((n) => /_DropletTrust_/.test(n))}`;
+      for (const d of s.dataOf(TOKEN)) expect(plan.changes.has(d.address)).toBe(false);
+      expect(plan.actions(trust)).toBe('create,delete');
+      expect(plan.actions(droplet.address)).toBe('create,delete');
+      expect(plan.changes.get(droplet.address)!.reason).toBe('replace_by_triggers');
+      expect(changed.map((c) => c.address).sort()).toEqual([droplet.address, trust].sort());
+      // 0.2.0 stored the token unmarked in DropletTrust's input and output: the plan that drops them prints it.
+      expect(plan.text).toMatch(new RegExp(`- tunnel_token\\s+= "${escapeRegExp(token)}"`));
+      tfApplyOk(dir);
+      expect(tfPlanResult(dir).status).toBe(0);
     });
 
-    test('userDataCausesReplacement false: DropletTrust changes (marks, then shape), and replace_triggered_by replaces the droplet once', () => {
-      const { plan, droplet } = upgrade({ userDataCausesReplacement: false });
-      expect(plan.actions(droplet)).toBe('delete,create');
-      expect(plan.changes.get(droplet)!.reason).toBe('replace_by_triggers');
+    test('(not what the library does) a DropletTrust at a new address would be created without replacing the droplet', () => {
+      // evidence for a cheaper upgrade: replace_triggered_by does not fire when the resource it
+      // names is created, so giving the new DropletTrust a new construct id spares the droplet.
+      const props = { userDataCausesReplacement: false };
+      const json = synth('self-hosted', props);
+      const [trustName] = Object.keys(json.resource.terraform_data).filter((n) => /_DropletTrust_/.test(n));
+      const moved = JSON.parse(JSON.stringify(json).split(trustName).join(trustName.replace('DropletTrust', 'DropletTrustV2')));
+      const dir = makeTempDir('wiring-upgrade-moved');
+      const token = fakeTunnelToken();
+      const old = standIn(withReleasedWiring(json));
+      old.write(dir, tokens(old, token));
+      tfInit(dir);
+      tfApplyOk(dir);
+      const s = standIn(moved);
+      s.write(dir, tokens(s, token));
+      const plan = tfPlan(dir);
+      expect(plan.actions(`terraform_data.${trustName.replace('DropletTrust', 'DropletTrustV2')}`)).toBe('create');
+      expect(plan.actions(`terraform_data.${trustName}`)).toBe('delete');
+      expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('no-op');
+      // the old DropletTrust still shows the token as it goes.
+      expect(plan.text).toContain(token);
     });
   });
 });

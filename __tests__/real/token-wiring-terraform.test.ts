@@ -6,71 +6,60 @@
 // planDataSource -> dependenciesHavePendingChanges: any planned action other than no-op of a
 // dependency defers the read to apply, and the data source's whole result is unknown until then).
 // Its dependencies are its depends_on plus, implicitly, every MANAGED resource its configuration
-// references directly (transform_reference.go, dataDependsOn: "references to managed resources
-// ... as depends_on entries"); through a local, variable, output or module the search goes on to
-// every ancestor resource, but a reference to another resource stops there (ReferenceMap.dependsOn:
-// ancestors only "when we're not pointed directly at a resource"). A data source with a
-// precondition or postcondition checks all its direct and indirect dependencies instead.
+// references directly (transform_reference.go, dataDependsOn: "We only want to wait on directly
+// referenced managed resources"). Only an explicit depends_on entry that is not a resource (a
+// module, output or variable) makes terraform search that entry's ancestors; a local, variable or
+// output that the configuration merely reads is no managed resource and adds no dependency. A data
+// source with a precondition or postcondition checks all its direct and indirect dependencies.
 //
-// So `tunnel_id = cloudflare_zero_trust_tunnel_cloudflared.X.id` makes any planned change of the
-// tunnel (a name put back after a dashboard rename) defer the token: user_data becomes unknown,
+// So `tunnel_id = cloudflare_zero_trust_tunnel_cloudflared.X.id` (0.2.0) makes any planned change of
+// the tunnel (a name put back after a dashboard rename) defer the token: user_data becomes unknown,
 // and user_data forces a new droplet; with userDataCausesReplacement false, DropletTrust changes
-// and replace_triggered_by replaces the droplet all the same. Reading the id through a
-// terraform_data whose input is the id fixes it: terraform_data has no remote object, so it never
-// drifts, and it changes only when the id does (a new tunnel: input unknown, output unknown, the
-// token is read at apply and the droplet is replaced, as it must be).
+// and replace_triggered_by replaces the droplet all the same. The library reads the id through a
+// local ("TunnelId"): the token then depends on nothing managed, is read at plan, and only a new id
+// (a new tunnel: unknown until apply) makes it unknown and replaces the droplet, as it must.
+// The 0.2.0 wiring is derived from the library's JSON (tunnelIdStraightFromTunnel) to show the
+// failure the tests would catch.
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdktf';
 import {
   describeReal, libraryStack, makeTempDir, NEEDS, removeTempDirs, Shape, SHAPES, standIn, StandIn, terraform, TerraformJson,
-  tfApplyOk, tfInit, tfPlan, tfPlanResult, tfState, wireTokenThroughTerraformData,
+  tfApplyOk, tfInit, tfPlan, tfState, tunnelIdStraightFromTunnel,
 } from './helpers';
 
 const TOKEN = 'cloudflare_zero_trust_tunnel_cloudflared_token';
 const TUNNEL = 'cloudflare_zero_trust_tunnel_cloudflared';
+const DROPLET = 'digitalocean_droplet';
 const DEFERRED = 'read_because_dependency_pending';
 
-/**
- * the library's JSON for `shape` with the TunnelId wiring; `wireTokenThroughTerraformData` is the
- * step that lib/internal/tunnel.ts `defineTunnel` takes over (a no-op once it does).
- */
-function wired(shape: Shape, props: Record<string, unknown> = {}): TerraformJson {
-  const stack = libraryStack(shape, props);
-  wireTokenThroughTerraformData(stack);
-  return JSON.parse(Testing.synth(stack));
+/** the library's JSON for `shape`. */
+function synth(shape: Shape, props: Record<string, unknown> = {}): TerraformJson {
+  return JSON.parse(Testing.synth(libraryStack(shape, props)));
 }
 
 /**
- * The shape the library must synthesize, for every token data source: a terraform_data
- * `<tunnel scope>_TunnelId_<hash>` (construct "TunnelId" beside "Tunnel" and "Token") whose input is
- * exactly the tunnel's id, and the token's tunnel_id its output; nothing else on either (no
- * lifecycle, no depends_on: a condition on the data source would bring the deferral back).
+ * The shape the library synthesizes, for every token data source: a local
+ * `<tunnel scope>_TunnelId_<hash>` (construct "TunnelId" beside "Tunnel" and "Token") that is
+ * exactly its own tunnel's id, and the token's tunnel_id that local; nothing else on the token (no
+ * lifecycle, no depends_on: either would bring the deferral back), and no resource in between.
  */
 function expectTokenWiring(json: TerraformJson): void {
   const tokens = Object.entries<any>(json.data[TOKEN]);
   expect(tokens.length).toBeGreaterThan(0);
+  const locals = new Set<string>();
   for (const [name, token] of tokens) {
     const scope = name.replace(/_Token_[0-9A-F]{8}$/, '');
     const [tunnelName] = Object.keys(json.resource[TUNNEL]).filter((t) => t.replace(/_Tunnel_[0-9A-F]{8}$/, '_Tunnel') === scope);
     expect(tunnelName).toBeDefined();
-    const match = /^\$\{terraform_data\.([\w-]+)\.output\}$/.exec(token.tunnel_id);
-    expect(match).not.toBeNull();
-    expect(match![1]).toMatch(new RegExp(`^${scope}_TunnelId_[0-9A-F]{8}$`));
-    expect(json.resource.terraform_data[match![1]]).toEqual({ input: `\${${TUNNEL}.${tunnelName}.id}` });
+    const local = /^\$\{local\.([\w-]+)\}$/.exec(token.tunnel_id)?.[1];
+    expect(local).toMatch(new RegExp(`^${scope}_TunnelId_[0-9A-F]{8}$`));
+    expect(json.locals[local!]).toBe(`\${${TUNNEL}.${tunnelName}.id}`);
     expect(Object.keys(token).sort()).toEqual(['account_id', 'tunnel_id']);
+    locals.add(local!);
   }
-}
-
-/** the 0.2.0 wiring, from a wired JSON: the token reads the tunnel's id straight, no TunnelId. */
-function unwired(json: TerraformJson): TerraformJson {
-  const out = structuredClone(json);
-  for (const token of Object.values<any>(out.data[TOKEN])) {
-    const via = /^\$\{terraform_data\.([\w-]+)\.output\}$/.exec(token.tunnel_id)![1];
-    token.tunnel_id = out.resource.terraform_data[via].input;
-    delete out.resource.terraform_data[via];
-  }
-  return out;
+  expect(locals.size).toBe(tokens.length);
+  expect(Object.keys(json.resource.terraform_data ?? {}).filter((n) => /_TunnelId_/.test(n))).toEqual([]);
 }
 
 describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
@@ -99,14 +88,14 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
 
   describe('a hand-made stand-in of the two wirings, side by side', () => {
     // tunnel, token, a droplet whose user_data holds the token, and a kept droplet that
-    // DropletTrust replaces (userDataCausesReplacement false); `viaTerraformData` picks the wiring.
-    const config = (tunnelName: string, viaTerraformData: boolean) => ({
+    // DropletTrust replaces (userDataCausesReplacement false); `throughLocal` picks the wiring.
+    const config = (tunnelName: string, throughLocal: boolean) => ({
+      ...(throughLocal ? { locals: { tunnel_id: '${terraform_data.tunnel.id}' } } : {}),
       resource: {
         terraform_data: {
           tunnel: { input: { name: tunnelName }, triggers_replace: { account_id: 'acc123', config_src: 'cloudflare' } },
-          ...(viaTerraformData ? { tunnel_id: { input: '${terraform_data.tunnel.id}' } } : {}),
           droplet: { triggers_replace: { user_data: 'TUNNEL_TOKEN=${data.terraform_remote_state.token.outputs.token}' } },
-          trust: { input: { tunnel_token: '${data.terraform_remote_state.token.outputs.token}' } },
+          trust: { triggers_replace: { tunnel_token: '${data.terraform_remote_state.token.outputs.token}' } },
           kept: { triggers_replace: { user_data: 'TUNNEL_TOKEN=${data.terraform_remote_state.token.outputs.token}' }, lifecycle: { ignore_changes: ['triggers_replace'], replace_triggered_by: ['terraform_data.trust'] } },
         },
       },
@@ -114,20 +103,20 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
         terraform_remote_state: {
           token: {
             backend: 'local', config: { path: 'token.tfstate' },
-            defaults: { account_id: 'acc123', tunnel_id: viaTerraformData ? '${terraform_data.tunnel_id.output}' : '${terraform_data.tunnel.id}' },
+            defaults: { account_id: 'acc123', tunnel_id: throughLocal ? '${local.tunnel_id}' : '${terraform_data.tunnel.id}' },
           },
         },
       },
     });
 
-    function renamePlan(viaTerraformData: boolean) {
+    function renamePlan(throughLocal: boolean) {
       const dir = makeTempDir('token-by-hand');
       const token = { version: 4, terraform_version: '1.11.4', serial: 1, lineage: 'by-hand', outputs: { token: { value: 'token-1', type: 'string' } }, resources: [] };
       writeFileSync(join(dir, 'token.tfstate'), JSON.stringify(token));
-      writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(config('web', viaTerraformData)));
+      writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(config('web', throughLocal)));
       tfInit(dir);
       tfApplyOk(dir);
-      writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(config('web-renamed', viaTerraformData)));
+      writeFileSync(join(dir, 'main.tf.json'), JSON.stringify(config('web-renamed', throughLocal)));
       return tfPlan(dir);
     }
 
@@ -138,30 +127,29 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
       expect(plan.changes.get('data.terraform_remote_state.token')!.reason).toBe(DEFERRED);
       expect(plan.text).toMatch(/depends on a resource or a module with changes pending/);
       expect(plan.actions('terraform_data.droplet')).toBe('delete,create');
-      expect(plan.actions('terraform_data.trust')).toBe('update');
+      expect(plan.actions('terraform_data.trust')).toBe('delete,create');
       expect(plan.actions('terraform_data.kept')).toBe('delete,create');
       expect(plan.changes.get('terraform_data.kept')!.reason).toBe('replace_by_triggers');
     });
 
-    test('TunnelId wiring: the same rename reads the token at plan and keeps both droplets', () => {
+    test('through a local: the same rename reads the token at plan and keeps both droplets', () => {
       const plan = renamePlan(true);
       expect(plan.actions('terraform_data.tunnel')).toBe('update');
-      expect(plan.actions('terraform_data.tunnel_id')).toBe('no-op');
       expect(plan.changes.has('data.terraform_remote_state.token')).toBe(false);
       for (const r of ['droplet', 'trust', 'kept']) expect(plan.actions(`terraform_data.${r}`)).toBe('no-op');
     });
   });
 
-  describe('the TunnelId wiring on the library output', () => {
-    test('is the JSON the library must synthesize, in every shape', () => {
-      for (const shape of SHAPES) expectTokenWiring(wired(shape));
+  describe('the library output', () => {
+    test('reads each tunnel id through a local, in every shape', () => {
+      for (const shape of SHAPES) expectTokenWiring(synth(shape));
     });
 
-    test.each(SHAPES)('%s: a tunnel renamed in the dashboard, or in the stack, changes the tunnel in place and nothing else', (shape) => {
-      const s = standIn(wired(shape));
+    test.each(['self-hosted', 'fleet-infrastructure'] as Shape[])('%s: a tunnel renamed in the dashboard, or in the stack, changes the tunnel in place and nothing else', (shape) => {
+      const s = standIn(synth(shape));
       const dir = deploy(s);
       const tunnels = s.resourcesOf(TUNNEL).map((t) => t.address);
-      const droplets = s.resourcesOf('digitalocean_droplet').map((d) => d.address);
+      const droplets = s.resourcesOf(DROPLET).map((d) => d.address);
       const before = tfState(dir);
 
       driftName(dir, tunnels[0]);
@@ -180,22 +168,34 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
       for (const d of droplets) expect(tfState(dir).get(d)!.id).toBe(before.get(d)!.id);
     });
 
+    test('as 0.2.0 wired it, tunnel_id straight from the tunnel (documented failure): the dashboard rename defers the token and replaces the droplet', () => {
+      const s = standIn(tunnelIdStraightFromTunnel(synth('self-hosted')));
+      const dir = deploy(s);
+      const [tunnel] = s.resourcesOf(TUNNEL);
+      driftName(dir, tunnel.address);
+      const plan = tfPlan(dir);
+      expect(plan.changes.get(s.dataOf(TOKEN)[0].address)!.reason).toBe(DEFERRED);
+      expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('create,delete');
+    });
+
     test.each(['self-hosted', 'fleet'] as Shape[])('%s: a new tunnel gives a new token and replaces its droplet (only its own)', (shape) => {
-      const s = standIn(wired(shape));
+      const s = standIn(synth(shape));
       const [token] = s.dataOf(TOKEN);
       const dir = deploy(s, { [token.original]: 'token-of-the-first-tunnel' });
       const [tunnel] = s.resourcesOf(TUNNEL);
-      const droplets = s.resourcesOf('digitalocean_droplet').map((d) => d.address);
+      const droplets = s.resourcesOf(DROPLET).map((d) => d.address);
       const mine = droplets.find((d) => d.split('.')[1].startsWith(tunnel.name.replace(/_Tunnel_[0-9A-F]{8}$/, '')))!;
       const before = tfState(dir);
 
       // a new tunnel has a new token: what Cloudflare answers once it exists.
       s.setDataOutputs(dir, token.original, { values: { token: 'token-of-the-second-tunnel' } });
       const plan = tfPlan(dir, [`-replace=${tunnel.address}`]);
-      expect(plan.actions(tunnel.address)).toBe('delete,create');
+      // create_before_destroy on the droplet is forced onto the tunnel it depends on (see
+      // replacement-order-terraform.test.ts for what that means in Cloudflare).
+      expect(plan.actions(tunnel.address)).toBe('create,delete');
       expect(plan.actions(token.address)).toBe('read');
       expect(plan.changes.get(token.address)!.reason).toBe('read_because_config_unknown');
-      expect(plan.actions(mine)).toBe('delete,create');
+      expect(plan.actions(mine)).toBe('create,delete');
       for (const other of droplets.filter((d) => d !== mine)) expect(plan.actions(other)).toBe('no-op');
       tfApplyOk(dir, [`-replace=${tunnel.address}`]);
       const after = tfState(dir);
@@ -204,35 +204,19 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
     });
 
     test('userDataCausesReplacement false: DropletTrust keeps the droplet across a rename and replaces it with a new tunnel', () => {
-      const s = standIn(wired('infrastructure', { userDataCausesReplacement: false }));
+      const s = standIn(synth('infrastructure', { userDataCausesReplacement: false }));
       const dir = deploy(s);
       const [tunnel] = s.resourcesOf(TUNNEL);
-      const [droplet] = s.resourcesOf('digitalocean_droplet');
+      const [droplet] = s.resourcesOf(DROPLET);
       driftName(dir, tunnel.address);
       expect(tfPlan(dir).actions(droplet.address)).toBe('no-op');
       const replaced = tfPlan(dir, [`-replace=${tunnel.address}`]);
-      expect(replaced.actions(droplet.address)).toBe('delete,create');
+      expect(replaced.actions(droplet.address)).toBe('create,delete');
       expect(replaced.changes.get(droplet.address)!.reason).toBe('replace_by_triggers');
     });
 
-    test('upgrading a deployed 0.2.0 stack: creating TunnelId defers the token once and replaces the droplet, unless TunnelId is applied first with -target', () => {
-      const json = wired('self-hosted');
-      const old = standIn(unwired(json));
-      const dir = deploy(old);
-      const s = standIn(json);
-      s.write(dir);
-      const [droplet] = s.resourcesOf('digitalocean_droplet');
-      const tunnelId = Object.keys(s.config.resource.terraform_data).find((n) => /_TunnelId_/.test(n))!;
-      const direct = tfPlan(dir);
-      expect(direct.actions(`terraform_data.${tunnelId}`)).toBe('create');
-      expect(direct.actions(droplet.address)).toBe('delete,create');
-
-      tfApplyOk(dir, [`-target=terraform_data.${tunnelId}`]);
-      expect(tfPlanResult(dir).status).toBe(0);
-    });
-
-    test('a condition on the token data source brings the deferral back (terraform then checks indirect dependencies)', () => {
-      const json = wired('self-hosted');
+    test('a condition on the token data source brings the deferral back, local or not (terraform then checks indirect dependencies)', () => {
+      const json = synth('self-hosted');
       for (const d of Object.values<any>(json.data[TOKEN])) d.lifecycle = { postcondition: [{ condition: '${self.token != ""}', error_message: 'no token' }] };
       const s = standIn(json);
       const dir = deploy(s);
@@ -240,7 +224,7 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
       driftName(dir, tunnel.address);
       const plan = tfPlan(dir);
       expect(plan.changes.get(s.dataOf(TOKEN)[0].address)!.reason).toBe(DEFERRED);
-      expect(plan.actions(s.resourcesOf('digitalocean_droplet')[0].address)).toBe('delete,create');
+      expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('create,delete');
     });
   });
 });

@@ -9,4 +9,4 @@ export * from './sshd';
 export * from './terraform';
 export * from './stand-in';
 export * from './library-stacks';
-export * from './pending-wiring';
+export * from './released-wiring';

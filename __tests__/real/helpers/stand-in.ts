@@ -25,6 +25,10 @@
 //   replacement, like an id); data source attributes to `outputs.<attribute>`.
 // - lifecycle (create_before_destroy, prevent_destroy, ignore_changes, replace_triggered_by,
 //   preconditions, postconditions), depends_on, count, for_each, outputs (sensitive included).
+// - locals, by name, with the references inside them rewritten like any other expression: a
+//   data source that reads a managed resource through a local (the token's tunnel id) keeps that
+//   shape, and terraform treats it as it treats the original (a local is no managed resource, so
+//   it is not one of the data source's implied dependencies).
 //
 // What it cannot model (say so when a test leans on it):
 // - provider behaviour: API errors and conflicts (two tunnels of one name, a second CA for one
@@ -222,7 +226,7 @@ export function standIn(synth: string | TerraformJson, opts: StandInOptions = {}
     });
   }
 
-  /** a value with every template's interpolations rewritten (strings, arrays, objects; keys too). */
+  /** a value with every template's interpolations rewritten (strings, arrays, object values; keys are names and stay). */
   function rewriteValue(value: any, self?: { args: Set<string>; forceNew: string[] }, kind: 'resource' | 'data' = 'resource'): any {
     if (typeof value === 'string') return mapInterpolations(value, (expr) => rewriteSelf(rewriteExpression(expr), self, kind));
     if (Array.isArray(value)) return value.map((v) => rewriteValue(v, self, kind));
@@ -260,6 +264,7 @@ export function standIn(synth: string | TerraformJson, opts: StandInOptions = {}
   const config: TerraformJson = {};
   for (const [key, value] of Object.entries(source)) {
     if (['resource', 'data', 'provider', 'terraform', '//'].includes(key)) continue;
+    // variables hold no expressions; locals, outputs (and anything else) are expressions.
     config[key] = key === 'variable' ? value : rewriteValue(value);
   }
   for (const o of Object.values<any>(config.output ?? {})) {
