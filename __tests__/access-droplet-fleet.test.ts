@@ -167,7 +167,7 @@ describe('AccessDropletFleet bad input', () => {
     ['fails on a counted host in another zone', { hostnamePattern: 'web-{index}.example.com' }, /hostnamePattern \(host 1\) "web-1\.example\.com" is not in zone "widgetcorp\.tech"/],
     ['fails on an invalid host hostname', { ...listed, hosts: [{ hostname: 'a_b.widgetcorp.tech' }] }, /hosts\[0\]\.hostname "a_b\.widgetcorp\.tech" is not a DNS name/],
     ['fails on a host user clashing with a common user', { ...listed, hosts: [{ hostname: 'a.widgetcorp.tech', users: [{ email: 'other@example.com', unixName: 'srhea' }] }] }, /hosts\[0\] \(a\.widgetcorp\.tech\) users\[1\] unix name "srhea" \(other@example\.com\) is already used by srhea@cloudflare\.com/],
-    ['fails on a bad host size', { ...listed, hosts: [{ hostname: 'a.widgetcorp.tech', size: 'Big One' }] }, /hosts\[0\]\.size "Big One" is not a DigitalOcean slug/],
+    ['fails on a bad host size', { ...listed, hosts: [{ hostname: 'a.widgetcorp.tech', size: 'Big One' }] }, /hosts\[0\]\.size "Big One" is not a DigitalOcean droplet size slug/],
     ['fails on no users', { users: [] }, /users is empty/],
     ['fails on a bad fleet name', { name: 'Web Fleet' }, /name "Web Fleet" must be 1-63 lower-case letters/],
     ['fails on count without hostnamePattern, saying so', { hostnamePattern: undefined }, /^count 7 needs hostnamePattern to name the hosts, e\.g\. hostnamePattern: "web-\{index\}\.widgetcorp\.tech"; or list them in hosts$/],

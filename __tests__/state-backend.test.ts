@@ -2,7 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Testing, TerraformStack } from 'cdktf';
-import { StateBackend } from '../lib';
+import { AccessDroplet, StateBackend } from '../lib';
+import { minimalProps } from './fixtures';
+import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
+import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
 
 // jest runs in the project directory, which holds cdktf.json.
 const PROJECT = join(__dirname, '..');
@@ -74,6 +77,39 @@ describe('StateBackend.fromEnvironment', () => {
       const fresh = new TerraformStack(Testing.app(), 'ssh-prod');
       StateBackend.fromEnvironment(fresh, {}, { projectDir: project });
       expect(fresh.node.validate()).toEqual([]);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  test('a stack named from the environment has its first synth beside another environment\'s state; a real rename still fails', () => {
+    const project = mkdtempSync(join(tmpdir(), 'state-project-'));
+    /** a stack `ssh-<env>` as `ssh-${ENV}` apps write it: its droplet is named for its environment. */
+    const stackFor = (env: string, id = `ssh-${env}`) => {
+      const stack = new TerraformStack(Testing.app(), id);
+      new CloudflareProvider(stack, 'cloudflare', {});
+      new DigitaloceanProvider(stack, 'digitalocean', {});
+      new AccessDroplet(stack, 'Bastion', { ...minimalProps, hostname: `ssh-${env}.widgetcorp.tech` });
+      StateBackend.fromEnvironment(stack, {}, { projectDir: project });
+      return stack;
+    };
+    /** the state a deploy of `env` left: its resources with the names it gave them. */
+    const stateOf = (env: string) => JSON.stringify({
+      version: 4,
+      resources: [
+        { mode: 'managed', type: 'digitalocean_droplet', name: 'Bastion_Droplet_6B1B47A6', instances: [{ attributes: { name: `ssh-${env}.widgetcorp.tech` } }] },
+        { mode: 'managed', type: 'cloudflare_zero_trust_tunnel_cloudflared', name: 'Bastion_Tunnel_0C1E3E21', instances: [{ attributes: { name: `ssh-${env}-widgetcorp-tech` } }] },
+      ],
+    });
+    try {
+      writeFileSync(join(project, 'terraform.ssh-prod.tfstate'), stateOf('prod'));
+      // ENV=dev beside prod's state: a sibling, not an orphan.
+      expect(stackFor('dev').node.validate()).toEqual([]);
+      // the dev stack renamed to "ssh-development", dev's state left under the old name: the same names.
+      writeFileSync(join(project, 'terraform.ssh-dev.tfstate'), stateOf('dev'));
+      expect(stackFor('dev', 'ssh-development').node.validate()).toEqual([
+        expect.stringMatching(/stack "ssh-development" has no state file .* terraform\.ssh-dev\.tfstate in .* still holds resources.*stateName: "<old name>"/),
+      ]);
     } finally {
       rmSync(project, { recursive: true, force: true });
     }

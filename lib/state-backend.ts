@@ -41,8 +41,10 @@ export class StateBackend {
    *   Terraform inside `cdktf.out/stacks/<stack>/`, which cdktf deletes when the stack is renamed
    *   and `rm -rf cdktf.out` deletes: the next deploy would then create every resource again.
    *   When the stack has no state file yet but the project directory holds another
-   *   `terraform.*.tfstate` that no stack of the app owns and that still lists resources (what a
-   *   stack rename leaves), the synth fails and says to pass `stateName`; when
+   *   `terraform.*.tfstate` that no stack of the app owns and that still lists resources with the
+   *   names this stack gives its own (what a stack rename leaves), the synth fails and says to
+   *   pass `stateName`; another environment's state beside it (a stack named `ssh-${ENV}`, its
+   *   resources named otherwise) is left alone; when
    *   the state is still inside `cdktf.out` (where v0.1.0 kept it), the synth fails with the
    *   command that moves it.
    *
@@ -156,9 +158,13 @@ function refuseOrphanedState(stack: TerraformStack, projectDir: string, path: st
         ...stack.node.root.node.findAll().filter((c) => c !== stack && TerraformStack.isStack(c))
           .map((c) => join(projectDir, `terraform.${c.node.id}.tfstate`)),
       ]);
+      let names: Map<string, Set<string>> | undefined;
       const orphans = readdirSync(projectDir)
         .filter((f) => /^terraform\..+\.tfstate$/.test(f))
-        .filter((f) => join(projectDir, f) !== path && !owned.has(join(projectDir, f)) && holdsResources(join(projectDir, f)));
+        .filter((f) => join(projectDir, f) !== path && !owned.has(join(projectDir, f)) && holdsResources(join(projectDir, f)))
+        // a sibling stack of the app (`ssh-${ENV}`: another environment's state, its resources
+        // named otherwise) is no orphan of this one; a renamed stack's state names the same things.
+        .filter((f) => !isSibling(join(projectDir, f), (names ??= namesOf(stack))));
       if (orphans.length === 0) return [];
       return [
         `stack "${stack.node.id}" has no state file ${path} yet, but ${orphans.join(', ')} in ${projectDir} still holds resources; ` +
@@ -167,6 +173,43 @@ function refuseOrphanedState(stack: TerraformStack, projectDir: string, path: st
       ];
     },
   });
+}
+
+/** the `name` of each resource the stack defines, by resource type (the physical names). */
+function namesOf(stack: TerraformStack): Map<string, Set<string>> {
+  const names = new Map<string, Set<string>>();
+  const resources = (stack.toTerraform() as { resource?: Record<string, Record<string, { name?: unknown }>> }).resource ?? {};
+  for (const [type, blocks] of Object.entries(resources)) {
+    for (const block of Object.values(blocks)) {
+      if (typeof block.name === 'string') names.set(type, (names.get(type) ?? new Set()).add(block.name));
+    }
+  }
+  return names;
+}
+
+/**
+ * whether a state file belongs to another stack that lives beside this one: it names its
+ * resources, and none of those names is one of this stack's resources of the same type. A state
+ * that names nothing (or cannot be read) is not taken for a sibling: the synth fails, as for a
+ * rename, rather than risk a second copy of every resource.
+ */
+function isSibling(file: string, names: Map<string, Set<string>>): boolean {
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    let named = 0;
+    for (const r of state.resources ?? []) {
+      if (r.mode === 'data') continue;
+      for (const instance of r.instances ?? []) {
+        const name = instance?.attributes?.name;
+        if (typeof name !== 'string') continue;
+        named++;
+        if (names.get(r.type)?.has(name)) return false;
+      }
+    }
+    return named > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** whether a Terraform state file lists any resource (an unreadable file counts as holding some). */

@@ -51,6 +51,12 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
   const settings = planDropletSettings(props);
   const name = props.name ?? nameFromHostname(props.hostname, id);
   if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+    if (props.name === undefined) {
+      throw new Error(
+        `the name derived from hostname ${JSON.stringify(props.hostname)} (${JSON.stringify(name)}) is ${name.length} characters long, over 63; ` +
+        'it names the tunnel, the Access application and the firewall: pass name, e.g. name: "bastion"',
+      );
+    }
     throw new Error(`name ${JSON.stringify(name)} must be 1-63 letters, digits, ".", "-" or "_"`);
   }
   const appOptions = checkApplicationOptions(props, infrastructure);

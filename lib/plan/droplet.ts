@@ -5,7 +5,7 @@ import { accountRecords, checkCaPublicKey, checkUserDataSize, cloudConfigTemplat
 import { DropletOptions } from '../droplet-options';
 import { checkExtraCloudConfig, composeUserData, USER_DATA_LIMIT_BYTES } from '../user-data';
 import { CertificatePrincipals, ResolvedUser, userWarnings } from '../users';
-import { validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
+import { validateId, validateImage, validateRegion, validateSize, validateTag } from '../validation';
 import { DropletPlan } from './types';
 
 // room left in the user_data limit for the values Terraform fills in (CA key, tunnel token).
@@ -30,7 +30,7 @@ export function planDropletSettings(props: DropletOptions): DropletSettings {
   const size = props.size ?? 's-1vcpu-1gb';
   const image = props.image ?? 'ubuntu-24-04-x64';
   validateRegion('region', region);
-  validateSlug('size', size);
+  validateSize('size', size);
   validateImage('image', image);
   (props.tags ?? []).forEach((t, i) => validateTag(`tags[${i}]`, t));
   if (props.waitForReady !== true && props.waitForReadyTimeoutSec !== undefined) {

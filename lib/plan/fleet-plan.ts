@@ -9,7 +9,7 @@ import { AccessRule } from '../access-rule';
 import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { renderSshConfig } from '../ssh-config';
 import { CertificatePrincipals, checkPrincipalCollisions, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
-import { validateHostname, validateId, validateImage, validateRegion, validateSlug, validateTag } from '../validation';
+import { validateHostname, validateId, validateImage, validateRegion, validateSize, validateTag } from '../validation';
 import { checkCaVersion, checkSessionDuration, infrastructureApplication, planOrigin, policyPlan, selfHostedApplication } from './access';
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
 import { DropletSettings, planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
@@ -303,7 +303,7 @@ function planMembers(props: AccessDropletFleetProps, principals: CertificatePrin
     }
     seen.set(hostname, i);
     if (spec.region !== undefined) validateRegion(`hosts[${i}].region`, spec.region);
-    if (spec.size !== undefined) validateSlug(`hosts[${i}].size`, spec.size);
+    if (spec.size !== undefined) validateSize(`hosts[${i}].size`, spec.size);
     if (spec.image !== undefined) validateImage(`hosts[${i}].image`, spec.image);
     (spec.tags ?? []).forEach((t, j) => validateTag(`hosts[${i}].tags[${j}]`, t));
     if (spec.accessGroup !== undefined && (typeof spec.accessGroup !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(spec.accessGroup))) {
