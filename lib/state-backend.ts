@@ -46,7 +46,7 @@ export class StateBackend {
    *   pass `stateName`; another environment's state beside it (a stack named `ssh-${ENV}`, its
    *   resources named otherwise) is left alone; when
    *   the state is still inside `cdktf.out` (where v0.1.0 kept it), the synth fails with the
-   *   command that moves it.
+   *   commands that move it and deploy once with `--migrate-state`.
    *
    * Spaces also reads `SPACES_STATE_KEY` (default `<stack>/terraform.tfstate`).
    *
@@ -132,7 +132,9 @@ function refuseLegacyState(stack: TerraformStack, relative: string, path: string
   const legacy = resolve(outdir, 'stacks', stack.node.id, relative);
   if (legacy !== path && existsSync(legacy)) {
     Annotations.of(stack).addError(
-      `the state of stack "${stack.node.id}" is still at ${legacy}, inside cdktf.out, where cdktf deletes it; move it before deploying, or a second copy of every resource is created: mv ${JSON.stringify(legacy)} ${JSON.stringify(path)}`,
+      `the state of stack "${stack.node.id}" is still at ${legacy}, inside cdktf.out, where cdktf deletes it; move it before deploying, ` +
+      'or a second copy of every resource is created, then deploy once with --migrate-state (the stack\'s .terraform still records ' +
+      `the old path, and terraform refuses a changed backend without it): mv ${JSON.stringify(legacy)} ${JSON.stringify(path)} && npx cdktf deploy --migrate-state`,
     );
   }
 }

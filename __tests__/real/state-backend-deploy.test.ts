@@ -1,15 +1,21 @@
 // lib/state-backend.ts for real: a REAL `cdktf deploy` of a provider-free stack with StateBackend's default local
 // state, then the things that used to lose it: `rm -rf cdktf.out` and renaming the stack.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'fs';
+import { execSync } from 'child_process';
+import { existsSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { describeReal, NEEDS, newProject, Project, ROOT } from './helpers';
 
 const MAIN = `
-import { App, DataResource, TerraformOutput, TerraformStack } from 'cdktf';
+import { App, DataResource, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { StateBackend } from ${JSON.stringify(join(ROOT, 'lib', 'state-backend'))};
 const app = new App();
 const stack = new TerraformStack(app, process.env.STACK_NAME || 'first');
-StateBackend.fromEnvironment(stack, {}, process.env.STATE_NAME ? { stateName: process.env.STATE_NAME } : {});
+if (process.env.V010 === '1') {
+  // v0.1.0's own backend: the relative path, which terraform resolves inside cdktf.out/stacks/<stack>/.
+  new LocalBackend(stack, { path: \`terraform.\${stack.node.id}.tfstate\` });
+} else {
+  StateBackend.fromEnvironment(stack, {}, process.env.STATE_NAME ? { stateName: process.env.STATE_NAME } : {});
+}
 // stands in for the droplet: a new id would mean a second droplet.
 const droplet = new DataResource(stack, 'Droplet', { input: { size: 's-1vcpu-1gb' } });
 new TerraformOutput(stack, 'droplet_id', { value: droplet.id });
@@ -58,24 +64,34 @@ describeReal('local state survives cdktf (real cdktf deploy)', [NEEDS.terraform]
     expect(existsSync(join(project.dir, 'terraform.renamed.tfstate'))).toBe(false);
   }, 240000);
 
-  test('refuses to deploy while the state is still where v0.1.0 kept it, inside cdktf.out', () => {
+  test('upgrading from v0.1.0\'s own backend: synth refuses with the whole sequence, which then works as written', () => {
     // a project of its own: the first test's state would rightly count as another stack's orphan.
     project.remove();
     project = newProject('state');
     project.main(MAIN);
-    // v0.1.0's layout: the relative path, resolved by terraform in cdktf.out/stacks/<stack>/.
-    project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
-    const legacyDir = join(project.dir, 'cdktf.out', 'stacks', 'old');
+    // deployed by v0.1.0: its state in cdktf.out/stacks/old/, recorded there in .terraform too.
+    project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old', V010: '1' });
+    const legacy = join(project.dir, 'cdktf.out', 'stacks', 'old', 'terraform.old.tfstate');
     const statePath = join(project.dir, 'terraform.old.tfstate');
-    const [id] = stateIds(statePath);
-    mkdirSync(legacyDir, { recursive: true });
-    renameSync(statePath, join(legacyDir, 'terraform.old.tfstate'));
-    expect(() => project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' }))
-      .toThrow(/the state of stack "old" is still at .*cdktf\.out\/stacks\/old\/terraform\.old\.tfstate, inside cdktf\.out.*mv /s);
+    const [id] = stateIds(legacy);
+    expect(existsSync(statePath)).toBe(false);
+    // the upgrade: the synth fails before terraform runs, and says what to do.
+    let message = '';
+    try {
+      project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/the state of stack "old" is still at .*cdktf\.out\/stacks\/old\/terraform\.old\.tfstate, inside cdktf\.out/s);
     expect(existsSync(statePath)).toBe(false); // nothing was deployed
-    // after the mv the message gives, the deploy finds the same resource.
-    renameSync(join(legacyDir, 'terraform.old.tfstate'), statePath);
-    project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' });
+    const sequence = /: (mv "[^"]+" "[^"]+") && npx cdktf deploy --migrate-state/.exec(message.replace(/\s*\n\s*/g, ' '));
+    expect(sequence).not.toBeNull();
+    // the mv alone is not enough: .terraform records the old backend, and terraform refuses the change.
+    execSync(sequence![1], { cwd: project.dir });
+    expect(() => project.cdktf(['deploy', '--auto-approve'], { STACK_NAME: 'old' })).toThrow(/Backend configuration changed/);
+    // with --migrate-state, as the message says: the same resource, nothing created.
+    project.cdktf(['deploy', '--auto-approve', '--migrate-state'], { STACK_NAME: 'old' });
     expect(stateIds(statePath)).toEqual([id]);
-  }, 240000);
+    expect(existsSync(legacy)).toBe(false);
+  }, 300000);
 });
