@@ -35,10 +35,13 @@ export class AccessDropletStack extends TerraformStack {
     new NullProvider(this, 'null', {});
 
     const domains = list(setting(this, 'ACCESS_EMAIL_DOMAINS', ''));
+    const hostname = setting(this, 'ACCESS_HOSTNAME', 'droplet.widgetcorp.tech');
     new AccessDroplet(this, 'Droplet', {
       accountId: setting(this, 'CLOUDFLARE_ACCOUNT_ID', '0123456789abcdef0123456789abcdef'),
       zoneId: setting(this, 'CLOUDFLARE_ZONE_ID', 'fedcba9876543210fedcba9876543210'),
-      hostname: setting(this, 'ACCESS_HOSTNAME', 'droplet.widgetcorp.tech'),
+      // the zone's domain, so a hostname outside it fails at synth (default: the hostname's last two labels).
+      zoneName: setting(this, 'CLOUDFLARE_ZONE_NAME', hostname.split('.').slice(-2).join('.')),
+      hostname,
       users: list(setting(this, 'ACCESS_USERS', 'srhea@cloudflare.com')),
       allow: domains.length > 0 ? { emailDomains: domains } : undefined,
       region: setting(this, 'DO_REGION', 'nyc3'),

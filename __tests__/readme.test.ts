@@ -33,6 +33,22 @@ test('every file of this repository the README names exists', () => {
   expect(named.filter((f) => !existsSync(join(ROOT, f)))).toEqual([]);
 });
 
+test('every AccessDroplet and fleet of the README names its zone, so a hostname outside it fails at synth', () => {
+  const constructs = readmeBlocks('ts').flatMap((b) => b.split(/\bnew (?=AccessDroplet(?:Fleet)?\()/).slice(1));
+  expect(constructs.length).toBeGreaterThanOrEqual(4);
+  expect(constructs.filter((c) => !/zoneName:|\.\.\.common/.test(c.slice(0, c.indexOf('});'))))).toEqual([]);
+});
+
+test('the README names every Debian package CI installs for the real-program and VM tests', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+  const install = /apt-get install -y -q --no-install-recommends \\\n([\s\S]*?)>\/dev\/null/.exec(ci);
+  expect(install).not.toBeNull();
+  const packages = install![1].split(/[\s\\]+/).filter((p) => /^[a-z0-9][a-z0-9.+-]+$/.test(p));
+  expect(packages.length).toBeGreaterThan(10);
+  expect(packages.filter((p) => !readme.includes(`\`${p}\``))).toEqual([]);
+});
+
 describe('README TypeScript blocks', () => {
   const sources = readmeBlocks('ts');
   let dir: string;

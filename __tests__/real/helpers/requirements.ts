@@ -76,6 +76,9 @@ export function describeReal(name: string, needs: readonly Requirement[], fn: ()
     });
     return;
   }
-  console.warn(`skipping "${name}": ${reason}`);
-  describe.skip(name, fn);
+  // said twice: on stderr as the file loads, and as the title of the skipped test in the report.
+  process.stderr.write(`skipping "${name}": ${reason}\n`);
+  describe(name, () => {
+    test.skip(`skipped: ${reason}`, () => undefined);
+  });
 }
