@@ -148,16 +148,27 @@ describeReal('updating cloudflared with real apt, dpkg and systemd', [...NEEDS_S
     return container.runOk(['journalctl', '-u', unitName, `--after-cursor=${after}`, '-o', 'cat', '--no-pager']).stdout.split('\n').filter((l) => l);
   }
 
+  const updaterLog = (from: string) => journal('cdktf-cloudflared-update.service', from).filter((l) => l.startsWith('cdktf-cloudflared-update: '));
+
   /** Starts the updater's unit, as its timer does, and waits for it to finish. */
   function runUpdater(): UpdaterRun {
     const from = cursor();
     container.run(['systemctl', 'start', 'cdktf-cloudflared-update.service'], { timeoutMs: 180000 });
+    return finished(from);
+  }
+
+  function finished(from: string): UpdaterRun {
     const status = Number(unit('cdktf-cloudflared-update.service', 'ExecMainStatus').ExecMainStatus);
-    return {
-      status,
-      log: journal('cdktf-cloudflared-update.service', from).filter((l) => l.startsWith('cdktf-cloudflared-update: ')),
-      connectorLog: journal('cloudflared-access.service', from),
-    };
+    return { status, log: updaterLog(from), connectorLog: journal('cloudflared-access.service', from) };
+  }
+
+  /** Waits until the running updater has logged a line matching `line`. */
+  async function waitForLine(from: string, line: RegExp): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      if (updaterLog(from).some((l) => line.test(l))) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`the updater never logged ${line}:\n${updaterLog(from).join('\n')}`);
   }
 
   /** A readable failure: the expectation with the run's log beside it. */
@@ -242,16 +253,28 @@ describeReal('updating cloudflared with real apt, dpkg and systemd', [...NEEDS_S
     expect(state().previous).toMatchObject({ version: '2025.1.0' });
   });
 
-  test('it waits for the lock the first-boot setup holds, and for another apt run to release apt\'s lists', () => {
+  test('it waits for the lock the first-boot setup holds, and for another apt run to release apt\'s lists', async () => {
+    // both locks are held until the updater has said it waits for each.
     container.runOk(['mkdir', '-p', '/run/cdktf-access-droplet']);
-    container.runOk(['systemd-run', '--unit=cdktf-test-setup-lock', 'flock', '/run/cdktf-access-droplet/cloudflared.lock', 'sleep', '2']);
-    container.runOk(['systemd-run', '--unit=cdktf-test-apt-lock', '/usr/bin/python3', '-c',
-      'import fcntl, time; f = open("/var/lib/apt/lists/lock", "w"); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(4)']);
-    const r = runUpdater();
+    container.runOk(['touch', '/run/hold-setup-lock', '/run/hold-apt-lock']);
+    container.runOk(['systemd-run', '--unit=cdktf-test-setup-lock', 'flock', '/run/cdktf-access-droplet/cloudflared.lock',
+      'sh', '-c', 'while [ -e /run/hold-setup-lock ]; do sleep 0.1; done']);
+    container.runOk(['systemd-run', '--unit=cdktf-test-apt-lock', '/usr/bin/python3', '-c', [
+      'import fcntl, os, time', 'f = open("/var/lib/apt/lists/lock", "w")', 'fcntl.lockf(f, fcntl.LOCK_EX)',
+      'while os.path.exists("/run/hold-apt-lock"): time.sleep(0.1)'].join('\n')]);
+    const from = cursor();
+    container.runOk(['systemctl', 'start', '--no-block', 'cdktf-cloudflared-update.service']);
+    await waitForLine(from, /^cdktf-cloudflared-update: waiting for \/run\/cdktf-access-droplet\/cloudflared\.lock/);
+    expect(updaterLog(from).filter((l) => /apt-get/.test(l))).toEqual([]);
+    container.runOk(['rm', '/run/hold-setup-lock']);
+    await waitForLine(from, /^cdktf-cloudflared-update: apt's lists are locked by another apt run; trying again in 2 s$/);
+    container.runOk(['rm', '/run/hold-apt-lock']);
+    for (let i = 0; i < 1800 && unit('cdktf-cloudflared-update.service').ActiveState === 'activating'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const r = finished(from);
     expectRun(r, 0, [
-      /^cdktf-cloudflared-update: waiting for \/run\/cdktf-access-droplet\/cloudflared\.lock/,
       /^cdktf-cloudflared-update: apt-get update: E: Could not get lock \/var\/lib\/apt\/lists\/lock/,
-      /^cdktf-cloudflared-update: apt's lists are locked by another apt run; trying again in 2 s$/,
       /^cdktf-cloudflared-update: cloudflared 2025\.1\.0 is current/,
     ]);
   });
