@@ -100,6 +100,21 @@ describe('renderCloudInit', () => {
     expect(setup).toContain('systemctl enable --now cdktf-access-accounts.timer');
   });
 
+  test('keeps cloudflared current by default (the updater, its service and its daily timer); cloudflaredAutoUpdate: false leaves it out', () => {
+    const { doc } = render();
+    const updater = file(doc, '/usr/local/lib/cdktf-access-droplet/update-cloudflared');
+    expect(updater).toMatchObject({ owner: 'root:root', permissions: '0755', encoding: 'gz+b64' });
+    expect(gunzipSync(Buffer.from(updater.content, 'base64')).toString('utf8')).toBe(readFileSync(join(__dirname, '..', 'cloud-init', 'update-cloudflared'), 'utf8'));
+    expect(file(doc, '/etc/systemd/system/cdktf-cloudflared-update.timer').content).toContain('OnCalendar=daily');
+    const setup = file(doc, '/usr/local/lib/cdktf-access-droplet/setup').content as string;
+    // the first-boot install and the updater take the same lock; the timer starts after the tunnel.
+    expect(setup).toContain('flock 9');
+    expect(setup.indexOf('systemctl enable --now cdktf-cloudflared-update.timer')).toBeGreaterThan(setup.indexOf('cloudflared-access.service'));
+    const off = render({ cloudflaredAutoUpdate: false }).doc;
+    expect(off.write_files.filter((f: any) => /cloudflared-update/.test(f.path))).toEqual([]);
+    expect(() => render({ cloudflaredAutoUpdate: 'no' as any })).toThrow(/cloudflaredAutoUpdate "no" must be true or false/);
+  });
+
   test('renderAccountTags: one locked account per user in the droplet tags, sudo only when asked', () => {
     const tags = renderAccountTags({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] });
     expect(tags.every((t) => /^cdad:[a-z0-9:]+$/.test(t) && t.length <= 255)).toBe(true);
@@ -164,7 +179,8 @@ describe('renderCloudInit', () => {
   });
 
   test('the size of user_data no longer grows with the users; the tags hold about a hundred of them', () => {
-    expect(render().text.length).toBeLessThan(40 * 1024);
+    expect(render().text.length).toBeLessThan(44 * 1024);
+    expect(render({ cloudflaredAutoUpdate: false }).text.length).toBeLessThan(32 * 1024);
     const many = Array.from({ length: 90 }, (_, i) => `user${i}@example.com`);
     expect(renderAccountTags({ users: many }).length).toBeLessThanOrEqual(99);
     const tooMany = Array.from({ length: 1200 }, (_, i) => `u${i}x${'y'.repeat(20)}@example${i}.com`);

@@ -50,7 +50,11 @@ systemctl enable --now cdktf-access-accounts.timer
 log "restarting ssh with the Access drop-in"
 systemctl restart ssh
 
-# cloudflared from its signed apt repository (Cloudflare's, or a mirror given in the props).
+# cloudflared from its signed apt repository (Cloudflare's, or a mirror given in the props). The
+# updater (cdktf-cloudflared-update) takes the same lock: it never runs while this installs.
+install -d -m 0755 /run/cdktf-access-droplet
+exec 9>/run/cdktf-access-droplet/cloudflared.lock
+flock 9
 log "adding the cloudflared apt repository $repository_url ($suite $component)"
 tmp=$(mktemp)
 curl --fail --silent --show-error --location --retry 10 --retry-delay 3 --retry-all-errors \
@@ -73,4 +77,9 @@ log "starting cloudflared-access.service"
 systemctl daemon-reload
 # --no-block: the unit is ready only once the tunnel connects, which must not hold up first boot.
 systemctl enable --now --no-block cloudflared-access.service
+# keep cloudflared current from its repository (cloudflaredAutoUpdate, on unless turned off).
+if [ -f /etc/systemd/system/cdktf-cloudflared-update.timer ]; then
+  log "keeping cloudflared current: cdktf-cloudflared-update.timer"
+  systemctl enable --now cdktf-cloudflared-update.timer
+fi
 log "done"

@@ -55,6 +55,16 @@ export interface CloudInitOptions {
   readonly allowPortForwarding?: boolean;
 
   /**
+   * Whether the droplet keeps cloudflared current from its repository: a daily timer installs a
+   * newer release, restarts the tunnel onto it (ending the SSH sessions through it) and checks it
+   * comes up; a release that does not is rolled back to the previous binary and skipped, so the
+   * host is never left without a running connector.
+   *
+   * @default true
+   */
+  readonly cloudflaredAutoUpdate?: boolean;
+
+  /**
    * The apt repository cloudflared is installed from (Cloudflare's or a mirror of it).
    *
    * @default "https://pkg.cloudflare.com/cloudflared"
@@ -90,13 +100,14 @@ export interface CloudInitOptions {
  * `scripts/pack-cloud-init.ts` and committed, so every machine renders the same user_data.
  * @internal
  */
-export const PACKED_SCRIPTS = ['accounts'];
+export const PACKED_SCRIPTS = ['accounts', 'update-cloudflared'];
 
 // static fragments are read once per process, on first use, and kept already indented for
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
 let fragments: {
   template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
   guardRequires: string; guardUserSlice: string; guardNftables: string; accounts: string; accountsService: string; accountsTimer: string;
+  updater: string; updaterService: string; updaterTimer: string;
 } | undefined;
 function loadFragments() {
   if (!fragments) {
@@ -118,6 +129,9 @@ function loadFragments() {
       accounts: packed('accounts'),
       accountsService: indent(read('cdktf-access-accounts.service'), 6),
       accountsTimer: indent(read('cdktf-access-accounts.timer'), 6),
+      updater: packed('update-cloudflared'),
+      updaterService: indent(read('cdktf-cloudflared-update.service'), 6),
+      updaterTimer: indent(read('cdktf-cloudflared-update.timer'), 6),
     };
   }
   return fragments;
@@ -178,6 +192,28 @@ export const METADATA_GUARD_DROP_INS = {
   userSlice: '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf',
   nftables: '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf',
 } as const;
+
+/** the updater that keeps cloudflared current, its service and its daily timer. */
+function cloudflaredUpdateEntries(f: ReturnType<typeof loadFragments>): string {
+  return [
+    '  - path: /usr/local/lib/cdktf-access-droplet/update-cloudflared',
+    '    owner: root:root',
+    '    permissions: "0755"',
+    '    # cloud-init/update-cloudflared, gzipped (scripts/pack-cloud-init.ts).',
+    '    encoding: gz+b64',
+    `    content: ${f.updater}`,
+    '  - path: /etc/systemd/system/cdktf-cloudflared-update.service',
+    '    owner: root:root',
+    '    permissions: "0644"',
+    '    content: |',
+    f.updaterService,
+    '  - path: /etc/systemd/system/cdktf-cloudflared-update.timer',
+    '    owner: root:root',
+    '    permissions: "0644"',
+    '    content: |',
+    f.updaterTimer,
+  ].join('\n');
+}
 
 function metadataGuardEntries(f: ReturnType<typeof loadFragments>): string {
   const entry = (path: string, permissions: string, content: string) => [
@@ -398,8 +434,10 @@ const PER_HOST = /\{\{(caPublicKey|tunnelEnv)\}\}/;
  * without them, and the warnings.
  */
 function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelToken'>): UserDataTemplate {
-  if (options.allowPortForwarding !== undefined && typeof options.allowPortForwarding !== 'boolean') {
-    throw new Error(`allowPortForwarding ${JSON.stringify(options.allowPortForwarding)} must be true or false`);
+  for (const flag of ['allowPortForwarding', 'cloudflaredAutoUpdate', 'restrictMetadataService'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new Error(`${flag} ${JSON.stringify(options[flag])} must be true or false`);
+    }
   }
   const aptUrl = options.cloudflaredAptUrl ?? DEFAULT_CLOUDFLARED_APT_URL;
   const keyUrl = options.cloudflaredAptKeyUrl ?? DEFAULT_CLOUDFLARED_APT_KEY_URL;
@@ -420,6 +458,7 @@ function renderStatic(options: Omit<CloudInitOptions, 'caPublicKey' | 'tunnelTok
     accountsAgent: f.accounts,
     accountsService: f.accountsService,
     accountsTimer: f.accountsTimer,
+    cloudflaredUpdate: options.cloudflaredAutoUpdate === false ? '' : cloudflaredUpdateEntries(f),
     setupCommand: JSON.stringify(['/usr/local/lib/cdktf-access-droplet/setup', keyUrl, aptUrl, suite, component]),
   };
   const parts = f.template.split(PER_HOST).map((part, i) => (i % 2 === 1 ? part : part.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {

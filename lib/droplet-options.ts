@@ -77,6 +77,19 @@ export interface DropletOptions {
   readonly cloudflaredAptKeyUrl?: string;
 
   /**
+   * Whether the droplet keeps cloudflared current from `cloudflaredAptUrl`: daily (at a random time
+   * per host, 00:00-06:00 UTC), a newer release is installed, the tunnel restarted onto it (which
+   * ends the SSH sessions open through it) and checked; a release that does not come up is rolled
+   * back to the previous binary and skipped, so the host is never left without a running
+   * connector. Cloudflare supports each cloudflared release for a year, and Debian's and Ubuntu's
+   * unattended upgrades do not cover its repository. `false` leaves cloudflared at the version
+   * installed at first boot.
+   *
+   * @default true
+   */
+  readonly cloudflaredAutoUpdate?: boolean;
+
+  /**
    * Whether login users (UID 1000 and up, every Access user) are kept from DigitalOcean's
    * metadata service, which serves the droplet's user_data, tunnel token included, to any local
    * process. Root and system services (DigitalOcean's agents) keep it.
@@ -234,6 +247,7 @@ export const DROPLET_OPTION_KEYS: Record<keyof DropletOptions, true> = {
   cloudflaredAptSuite: true,
   cloudflaredAptComponent: true,
   cloudflaredAptKeyUrl: true,
+  cloudflaredAutoUpdate: true,
   restrictMetadataService: true,
   allowPortForwarding: true,
   waitForReady: true,

@@ -69,6 +69,7 @@ export function planUserData(settings: DropletSettings, caPublicKey: string | un
     cloudflaredAptKeyUrl: settings.cloudflaredAptKeyUrl,
     restrictMetadataService: settings.restrictMetadataService,
     allowPortForwarding: settings.allowPortForwarding,
+    cloudflaredAutoUpdate: settings.cloudflaredAutoUpdate,
   });
   warnings.push(...ours.warnings);
   if (caPublicKey !== undefined) checkCaPublicKey(caPublicKey);
