@@ -5,7 +5,7 @@ import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { AccessDroplet, AccessDropletFleet, AccessDropletFleetProps, AccessDropletProps, AccessMode, FleetHost, UnixNameStyle } from '../lib';
 import { fleetLimitWarnings } from '../lib/plan/limits';
-import { accountsOf, CA_KEY, resourcesOf } from './fixtures';
+import { accountsOf, CA_KEY, inlineUserData, resourcesOf } from './fixtures';
 
 const base: AccessDropletFleetProps = {
   accountId: 'acc123',
@@ -426,10 +426,10 @@ describe('a fleet of one and an AccessDroplet', () => {
     ['infrastructure', { mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY }, { mode: AccessMode.INFRASTRUCTURE, zoneId: undefined, infrastructureCaPublicKey: CA_KEY }],
   ])('%s: the same host resources at the same relative addresses; they differ only in what the fleet shares', (_mode, dropletExtra, fleetExtra) => {
     const users = ['srhea@cloudflare.com'];
-    const single = JSON.parse(Testing.synthScope((s) => new AccessDroplet(s, 'Test', {
+    const single = inlineUserData(JSON.parse(Testing.synthScope((s) => new AccessDroplet(s, 'Test', {
       accountId: 'acc123', zoneId: 'zone123', hostname: 'web-1.widgetcorp.tech', users, ...dropletExtra,
-    } as AccessDropletProps)));
-    const fleet = JSON.parse(synth({ count: 1, users, ...fleetExtra }));
+    } as AccessDropletProps))));
+    const fleet = inlineUserData(JSON.parse(synth({ count: 1, users, ...fleetExtra })));
     const a = hostPart(single, 'Test_');
     const b = hostPart(fleet, 'Fleet_Hosts_web-1-widgetcorp-tech_');
     // what the single droplet owns and a fleet shares: its policy, tag and firewall.

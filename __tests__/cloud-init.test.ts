@@ -8,7 +8,7 @@ import { AccessDroplet, AccessDropletFleet, CloudInit, CloudInitOptions, renderA
 import { decodeAccountTags } from '../lib/account-tags';
 
 const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
-import { CA_KEY, minimalProps, TUNNEL_TOKEN } from './fixtures';
+import { CA_KEY, inlineUserData, minimalProps, resourcesOf, TUNNEL_TOKEN } from './fixtures';
 
 const base: CloudInitOptions = { caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN };
 
@@ -190,7 +190,7 @@ describe('renderCloudInit', () => {
 
 describe('allowPortForwarding through the constructs', () => {
   const dropInOf = (json: string) =>
-    (parse(JSON.parse(json).resource.digitalocean_droplet[Object.keys(JSON.parse(json).resource.digitalocean_droplet)[0]].user_data) as any)
+    (parse(resourcesOf(json, 'digitalocean_droplet')[0].user_data) as any)
       .write_files.find((f: any) => f.path === `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`).content as string;
   const warnings = (scope: Construct) =>
     scope.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data)));
@@ -209,7 +209,7 @@ describe('allowPortForwarding through the constructs', () => {
       accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
       count: 2, hostnamePattern: 'web-{index}.widgetcorp.tech', allowPortForwarding: true,
     });
-    const droplets = JSON.parse(Testing.synth(fleet.node.scope as TerraformStack)).resource.digitalocean_droplet;
+    const droplets = inlineUserData(JSON.parse(Testing.synth(fleet.node.scope as TerraformStack))).resource.digitalocean_droplet;
     for (const d of Object.values(droplets) as any[]) expect(d.user_data).toContain('AllowTcpForwarding local');
     expect(warnings(fleet).filter((w) => /^allowPortForwarding/.test(w))).toHaveLength(1);
   });

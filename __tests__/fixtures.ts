@@ -19,10 +19,32 @@ export const TUNNEL_TOKEN = Buffer.from(
   JSON.stringify({ a: '0123456789abcdef0123456789abcdef', t: '6ff42ae2-765d-4adf-8112-31c55c1551ef', s: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=' }),
 ).toString('base64');
 
-/** the resources of one type in a synthesized stack, by logical id. */
+/** the resources of one type in a synthesized stack, by logical id (user_data inlined). */
 export function resourcesOf(synth: string, type: string): Record<string, any>[] {
-  const parsed = JSON.parse(synth);
+  const parsed = inlineUserData(JSON.parse(synth));
   return Object.values(parsed.resource?.[type] ?? {});
+}
+
+/** a reference to one text part of a cloud-config local, as the build writes it into user_data. */
+const TEXT_REFERENCE = /\$\{local\.([\w-]+)\[(\d+)\]\}/g;
+
+/**
+ * `json` (a parsed synth) with every droplet's user_data written out whole: each reference to the
+ * text of a cloud-config local replaced by that text, which is what Terraform does when it
+ * evaluates user_data (both are template text, so the escapes carry over unchanged;
+ * __tests__/real/terraform-render.test.ts proves it with terraform). Fails on a reference that
+ * names no local or no part of it. Returns `json`, changed in place.
+ */
+export function inlineUserData(json: any): any {
+  for (const droplet of Object.values(json.resource?.digitalocean_droplet ?? {}) as any[]) {
+    if (typeof droplet.user_data !== 'string') continue;
+    droplet.user_data = droplet.user_data.replace(TEXT_REFERENCE, (ref: string, name: string, index: string) => {
+      const text = json.locals?.[name]?.[Number(index)];
+      if (typeof text !== 'string') throw new Error(`user_data refers to ${ref}, which the synth does not define`);
+      return text;
+    });
+  }
+  return json;
 }
 
 /** a stack of its own, for tests that synthesize more than one construct or a whole stack. */
@@ -39,7 +61,7 @@ export function newDroplet(props: Partial<AccessDropletProps>, stack = newStack(
 export function synthDroplet(props: Partial<AccessDropletProps>): any {
   const stack = newStack();
   newDroplet(props, stack);
-  return JSON.parse(Testing.synth(stack));
+  return inlineUserData(JSON.parse(Testing.synth(stack)));
 }
 
 /** the one resource of `type` in a parsed synth; fails the test unless there is exactly one. */

@@ -3,7 +3,7 @@
 // droplet's user_data (which would replace it), on an AccessDroplet or on a fleet.
 import { Testing } from 'cdktf';
 import { AccessDroplet, AccessDropletFleet, AccessDropletFleetProps, AccessDropletProps, AccessMode, AccessUserInput } from '../lib';
-import { accountsOf, CA_KEY, fleetProps, minimalProps } from './fixtures';
+import { accountsOf, CA_KEY, fleetProps, inlineUserData, minimalProps } from './fixtures';
 
 const JANE: AccessUserInput = { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true, groups: ['www-data'] };
 
@@ -13,7 +13,7 @@ function droplet(props: Partial<AccessDropletProps>): any {
 function fleet(props: Partial<AccessDropletFleetProps>): any {
   return JSON.parse(Testing.synthScope((s) => new AccessDropletFleet(s, 'Fleet', { ...fleetProps, count: 4, hostnamePattern: 'web-{index}.widgetcorp.tech', hosts: undefined, ...props } as AccessDropletFleetProps)));
 }
-const droplets = (json: any) => Object.values(json.resource.digitalocean_droplet) as any[];
+const droplets = (json: any) => Object.values(inlineUserData(json).resource.digitalocean_droplet) as any[];
 /** the JSON without what a change of people may change: droplet tags and the Access policies. */
 function withoutPeople(json: any): any {
   const out = structuredClone(json);

@@ -383,14 +383,24 @@ export function cloudConfigTemplate(options: Omit<CloudInitOptions, 'caPublicKey
   return renderStatic(options);
 }
 
-/** the values of a template filled in: literal values JSON-quoted, tokens through jsonencode. @internal */
-export function fillUserData(template: UserDataTemplate, caPublicKey: string, tunnelToken: string): string {
+/**
+ * The values of a template filled in: literal values JSON-quoted, tokens through jsonencode.
+ * `texts` stands in for the template's literal text, one entry per text part (the build passes
+ * references to a Terraform local that holds the text once for every droplet). @internal
+ */
+export function fillUserData(template: UserDataTemplate, caPublicKey: string, tunnelToken: string, texts?: readonly string[]): string {
   const parts = template.parts;
-  let text = parts[0];
+  let text = texts === undefined ? parts[0] : texts[0];
   for (let i = 1; i < parts.length; i += 2) {
-    text += (parts[i] === 'caPublicKey' ? quoted(`${caPublicKey}\n`) : quoted(`TUNNEL_TOKEN=${tunnelToken}\n`)) + parts[i + 1];
+    const value = parts[i] === 'caPublicKey' ? quoted(`${caPublicKey}\n`) : quoted(`TUNNEL_TOKEN=${tunnelToken}\n`);
+    text += value + (texts === undefined ? parts[i + 1] : texts[(i + 1) / 2]);
   }
   return text;
+}
+
+/** the literal text parts of a template (every other part, from the first). @internal */
+export function templateTexts(template: UserDataTemplate): string[] {
+  return template.parts.filter((_, i) => i % 2 === 0);
 }
 
 /**

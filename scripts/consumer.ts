@@ -138,7 +138,9 @@ export function checkSynth(report: Report, s: Synthesized): void {
   check('the consumer runs', s.stdout.includes('consumer ok'));
   const count = (t: string) => Object.keys(s.json.resource[t] ?? {}).length;
   check('it synthesizes the droplet, the fleet and their tunnels', count('digitalocean_droplet') === 3 && count('cloudflare_zero_trust_tunnel_cloudflared') === 3);
-  const userData = Object.values(s.json.resource.digitalocean_droplet ?? {}).map((d: any) => d.user_data as string);
+  // user_data reads the cloud-config's text from a local, one per construct: join it back.
+  const userData = Object.values(s.json.resource.digitalocean_droplet ?? {}).map((d: any) => (d.user_data as string)
+    .replace(/\$\{local\.([\w-]+)\[(\d+)\]\}/g, (ref, name: string, i: string) => s.json.locals?.[name]?.[Number(i)] ?? ref));
   check('the cloud-init fragments shipped: user_data has the template, drop-in, unit and setup script',
     userData.length === 3 && userData.every((u) => u.startsWith('#cloud-config\n') && u.includes('TrustedUserCAKeys /etc/ssh/ca.pub') &&
       u.includes('ExecStart=/usr/bin/cloudflared --no-autoupdate tunnel run') && u.includes('/usr/local/lib/cdktf-access-droplet/setup')));

@@ -16,6 +16,7 @@ import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
+import { UserDataTemplate } from '../cloud-init';
 import { AccessPlan, ScopePath } from '../plan/types';
 
 /** an application and, self-hosted, the CA that signs its certificates; ids read once. */
@@ -77,6 +78,8 @@ export class BuildContext {
   public readonly applicationList: ZeroTrustAccessApplication[] = [];
   /** per host, in plan order: the application (own or shared) that covers it. */
   public readonly hostApplications: BuiltApplication[] = [];
+  /** per user_data template: references to the local that holds its literal text. */
+  public readonly userDataTexts = new Map<UserDataTemplate, readonly string[]>();
   /** per host, in plan order, filled step by step. */
   public readonly hosts: Partial<{ -readonly [K in keyof BuiltHost]: BuiltHost[K] }>[];
   private readonly scopes = new Map<string, Construct>();

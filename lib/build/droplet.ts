@@ -1,12 +1,12 @@
 // DigitalOcean, built from the plan (the manual procedure's "Create your droplet", "Configure your
 // droplet" and "Lock down all ingress"): the tag and the firewall with no inbound rule, and per
 // host the droplet whose cloud-config does the rest at first boot.
-import { DataResource, Fn, TerraformResourceLifecycle } from 'cdktf';
+import { DataResource, Fn, ref, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { ProjectResources } from '@cdktf/provider-digitalocean/lib/project-resources';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
-import { fillUserData } from '../cloud-init';
+import { fillUserData, templateTexts, UserDataTemplate } from '../cloud-init';
 import { literal } from '../internal/escape';
 import { DropletPlan } from '../plan/types';
 import { BuildContext } from './context';
@@ -58,7 +58,7 @@ export function buildDroplets(ctx: BuildContext): void {
       monitoring: plan.monitoring,
       vpcUuid: plan.vpcUuid,
       tags: [ctx.tagName as string, ...plan.tags],
-      userData: fillUserData(plan.userData, caPublicKey, tunnelToken),
+      userData: fillUserData(plan.userData, caPublicKey, tunnelToken, sharedTexts(ctx, plan.userData)),
       backups: plan.backups,
       ipv6: plan.ipv6,
       gracefulShutdown: plan.gracefulShutdown,
@@ -80,6 +80,25 @@ export function buildDroplets(ctx: BuildContext): void {
       droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
     }
   }
+}
+
+/**
+ * The literal text of a user_data template as references to a Terraform local that holds it, one
+ * local per template and construct (`CloudConfig`, `CloudConfig2`, ...). The droplets of a fleet
+ * share one cloud-config of some 40 KB; written into every droplet's user_data, a thousand hosts
+ * made a 50 MB cdk.tf.json that took most of the synth to serialize. Terraform joins the text
+ * back when it evaluates user_data, so the droplet receives the same bytes as if written inline.
+ */
+function sharedTexts(ctx: BuildContext, template: UserDataTemplate): readonly string[] {
+  let texts = ctx.userDataTexts.get(template);
+  if (texts === undefined) {
+    const n = ctx.userDataTexts.size + 1;
+    const local = new TerraformLocal(ctx.construct, n === 1 ? 'CloudConfig' : `CloudConfig${n}`, literal(templateTexts(template)));
+    const name = `local.${local.friendlyUniqueId}`;
+    texts = templateTexts(template).map((_, i) => Token.asString(ref(`${name}[${i}]`, local.cdktfStack)));
+    ctx.userDataTexts.set(template, texts);
+  }
+  return texts;
 }
 
 /** the droplet's lifecycle: what the plan decided about replacing and destroying it. */
