@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
-import { RunResult, TOOLS, cloudInitPython, run, runAsync, runOk, sleep } from './process';
+import { RunResult, TOOLS, cloudInitPython, runAsync, runOk } from './process';
 
 export interface WriteFileEntry {
   readonly path: string;
@@ -12,18 +12,9 @@ export interface WriteFileEntry {
   readonly [key: string]: unknown;
 }
 
-export interface UserEntry {
-  readonly name: string;
-  readonly gecos?: string;
-  readonly shell?: string;
-  readonly lock_passwd?: boolean;
-  readonly groups?: string;
-  readonly sudo?: string;
-  readonly [key: string]: unknown;
-}
-
 export interface CloudConfig {
-  readonly users: UserEntry[];
+  /** always empty: accounts come from the droplet's tags (cloud-init/accounts). */
+  readonly users: unknown[];
   readonly write_files: WriteFileEntry[];
   readonly runcmd: unknown[];
   readonly ssh_pwauth: boolean;
@@ -106,20 +97,6 @@ export function cloudInitTopLevelKeys(): Set<string> {
 
 // cloud-init's own modules, run on this machine
 
-// cloud-init's users_groups module, as at first boot, with one change: sudo rules go to a file
-// of the test's (checked with visudo) instead of /etc/sudoers.d, and /etc/sudoers is left alone.
-const USERS_MODULE = `
-import sys, types, logging, yaml
-from cloudinit import distros, helpers
-from cloudinit.config import cc_users_groups
-cfg = yaml.safe_load(open(sys.argv[1]))
-distro = distros.fetch('debian')('debian', {}, helpers.Paths({}))
-distro.ci_sudoers_fn = sys.argv[2]
-distro.ensure_sudo_dir = lambda path, sudo_base='/etc/sudoers': None
-cloud = types.SimpleNamespace(distro=distro, get_public_ssh_keys=lambda: [])
-cc_users_groups.handle('users_groups', cfg, cloud, logging.getLogger('users_groups'), [])
-`;
-
 // cloud-init's write_files writer, with every path moved under a root directory of the test's.
 const WRITE_FILES_MODULE = `
 import os, sys, yaml
@@ -129,69 +106,6 @@ root = sys.argv[2]
 files = [dict(f, path=os.path.join(root, f['path'].lstrip('/'))) for f in cfg['write_files']]
 cc_write_files.write_files('write_files', files, 'root:root')
 `;
-
-const createdAccounts: CreatedAccounts[] = [];
-
-export interface CreatedAccounts {
-  readonly users: string[];
-  readonly groups: string[];
-  readonly sudoersFile: string;
-}
-
-function exists(db: 'passwd' | 'group', name: string): boolean {
-  return run(TOOLS.getent, [db, name]).status === 0;
-}
-
-/**
- * Creates the cloud-config's users with cloud-init's users_groups module. Refuses to touch an
- * account or group that exists already: only what this call creates is removed afterwards.
- */
-export function createUsersWithCloudInit(text: string, dir: string): CreatedAccounts {
-  const cfg = parseCloudConfig(text);
-  const users = cfg.users.map((u) => u.name);
-  const groupsBefore = new Set(cfg.users.flatMap((u) => (u.groups ? u.groups.split(',') : [])).filter((g) => exists('group', g)));
-  for (const u of users) {
-    if (exists('passwd', u)) throw new Error(`account ${u} exists already; the test will not reuse or delete it`);
-  }
-  const userData = join(dir, 'users-user-data');
-  const script = join(dir, 'users-module.py');
-  const sudoersFile = join(dir, '90-cloud-init-users');
-  writeFileSync(userData, text);
-  writeFileSync(script, USERS_MODULE);
-  const created: CreatedAccounts = {
-    users,
-    groups: cfg.users.flatMap((u) => (u.groups ? u.groups.split(',') : [])).filter((g) => !groupsBefore.has(g)),
-    sudoersFile,
-  };
-  createdAccounts.push(created);
-  runOk(cloudInitPython(), [script, userData, sudoersFile]);
-  return created;
-}
-
-/** Removes the accounts (with their homes) and groups that {@link createUsersWithCloudInit} made. */
-export async function removeCreatedAccounts(): Promise<void> {
-  const errors: string[] = [];
-  while (createdAccounts.length) {
-    const c = createdAccounts.pop()!;
-    for (const u of c.users) {
-      if (!exists('passwd', u)) continue;
-      // an ssh session's processes may still be exiting: retry before forcing.
-      let r = run(TOOLS.userdel, ['-r', u]);
-      for (let i = 0; i < 10 && exists('passwd', u); i++) {
-        await sleep(100);
-        r = run(TOOLS.userdel, ['-r', ...(i === 9 ? ['-f'] : []), u]);
-      }
-      if (exists('passwd', u)) errors.push(`userdel -r ${u}: ${r.stderr}`);
-    }
-    for (const g of [...new Set(c.groups)]) {
-      if (exists('group', g)) {
-        const r = run(TOOLS.groupdel, [g]);
-        if (r.status !== 0) errors.push(`groupdel ${g}: ${r.stderr}`);
-      }
-    }
-  }
-  if (errors.length) throw new Error(`cleanup failed:\n${errors.join('\n')}`);
-}
 
 // cloud-init's own user-data processing: MIME parts, then the cloud-config part handler, which
 // merges every part with its merge_how into the one config the modules see.
