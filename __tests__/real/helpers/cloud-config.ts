@@ -45,28 +45,70 @@ export function cloudInitSchema(text: string, dir: string, name = 'user-data'): 
   return runAsync(TOOLS.cloudInit, ['schema', '-c', file]);
 }
 
+/**
+ * cloud-init 22.3 to 23.1 (Debian 12 ships 22.4.2) give `users` a `minItems: 1` in their schema,
+ * so `cloud-init schema` refuses `users: []`, the documented way to create no default user, which
+ * their users_groups module has always read as "no users" (canonical/cloud-init#4055; the schema
+ * was fixed in 23.2 by canonical/cloud-init#2124). At boot it is a logged warning, not an error.
+ * This is the one complaint such a cloud-init makes about an otherwise valid document.
+ */
+export const EMPTY_USERS_SCHEMA_BUG = 'Cloud config schema errors: users: [] is too short';
+
+/**
+ * Whether `cloud-init schema -c` accepted the document, or refused it only for `users: []` (see
+ * {@link EMPTY_USERS_SCHEMA_BUG}).
+ */
+export function schemaAccepts(r: RunResult): boolean {
+  if (r.status === 0 && r.stderr === '' && /^Valid cloud-config: /.test(r.stdout)) return true;
+  return r.status === 1 && r.stderr === `Error:\n${EMPTY_USERS_SCHEMA_BUG}\n` && /^(Cloud config schema deprecations: \n)?$/.test(r.stdout);
+}
+
 // `cloud-init schema -c FILE` for many files in one interpreter: the subcommand's own parser and
-// handler, called once per file (one CLI run costs ~0.4 s, most of it importing cloud-init).
+// handler, called once per file (one CLI run costs ~0.4 s, most of it importing cloud-init), once
+// with the installed schema and once with the schema as cloud-init 23.2 fixed it (no minItems on
+// `users`, see EMPTY_USERS_SCHEMA_BUG).
 const SCHEMA_MANY = `
-import contextlib, io, json, sys
-from cloudinit.config.schema import get_parser, handle_schema_args
-results = []
-for path in sys.argv[1:]:
+import contextlib, copy, io, json, sys
+import cloudinit.config.schema as schema
+stock = schema.get_schema
+def fixed():
+    s = copy.deepcopy(stock())
+    for d in s['$defs'].values():
+        users = d.get('properties', {}).get('users')
+        if users is not None:
+            users.pop('minItems', None)
+    return s
+def check(path):
     out, err, status = io.StringIO(), io.StringIO(), 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            handle_schema_args('schema', get_parser().parse_args(['-c', path]))
+            schema.handle_schema_args('schema', schema.get_parser().parse_args(['-c', path]))
         except SystemExit as e:
             status = e.code if isinstance(e.code, int) else 1
     valid = status == 0 and err.getvalue() == '' and out.getvalue() == 'Valid cloud-config: %s\\n' % path
-    results.append({'path': path, 'valid': valid, 'output': out.getvalue() + err.getvalue()})
+    return valid, out.getvalue() + err.getvalue()
+results = []
+for path in sys.argv[1:]:
+    schema.get_schema = stock
+    stock_valid, stock_output = check(path)
+    schema.get_schema = fixed
+    valid, output = check(path)
+    results.append({'path': path, 'stockValid': stock_valid, 'stockOutput': stock_output, 'fixedValid': valid, 'output': output})
 print(json.dumps(results))
 `;
 
 export interface SchemaResult {
   readonly path: string;
+  /**
+   * valid for cloud-init 23.2 and later, and, for the installed one, valid or refused only for
+   * `users: []` (see {@link EMPTY_USERS_SCHEMA_BUG}).
+   */
   readonly valid: boolean;
+  /** what the schema as fixed in 23.2 says. */
   readonly output: string;
+  /** what the installed cloud-init's own schema says. */
+  readonly stockOutput: string;
+  readonly stockValid: boolean;
 }
 
 /** Validates each text as `cloud-init schema -c` would, in one process. */
@@ -78,7 +120,15 @@ export function cloudInitSchemaMany(texts: string[], dir: string): SchemaResult[
     writeFileSync(f, t);
     return f;
   });
-  return JSON.parse(runOk(cloudInitPython(), [script, ...files], { timeoutMs: 60000 }).stdout) as SchemaResult[];
+  const raw = JSON.parse(runOk(cloudInitPython(), [script, ...files], { timeoutMs: 120000 }).stdout) as
+    { path: string; stockValid: boolean; stockOutput: string; fixedValid: boolean; output: string }[];
+  return raw.map((r) => ({
+    path: r.path,
+    valid: r.fixedValid && (r.stockValid || r.stockOutput === `Error:\n${EMPTY_USERS_SCHEMA_BUG}\n` || r.stockOutput === `Cloud config schema deprecations: \nError:\n${EMPTY_USERS_SCHEMA_BUG}\n`),
+    output: r.output,
+    stockOutput: r.stockOutput,
+    stockValid: r.stockValid,
+  }));
 }
 
 /** Every top-level key the installed cloud-init's schema defines (one per cloud-config module setting). */
