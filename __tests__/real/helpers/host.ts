@@ -7,7 +7,7 @@
 // wrote. The machine's accounts and processes are never touched: what runs inside sees, and can
 // kill, the namespace's processes only, and everything it writes is gone with the namespace.
 import { ChildProcess, spawn } from 'child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { join } from 'path';
@@ -24,16 +24,7 @@ export const INSTALLED_AGENT = '/usr/local/lib/cdktf-access-droplet/accounts';
 /** the agent's state file, which lists the accounts and groups it created. */
 export const AGENT_STATE = '/var/lib/cdktf-access-droplet/accounts.json';
 
-const file = (path: string, aptPackage: string): Requirement => ({
-  what: path, aptPackage, present: () => {
-    try {
-      readFileSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-});
+const file = (path: string, aptPackage: string): Requirement => ({ what: path, aptPackage, present: () => existsSync(path) });
 
 /** what {@link startHostNamespace} and a run of the accounts agent with sshd need. */
 export const NEEDS_HOST: Requirement[] = [
