@@ -1,158 +1,26 @@
 // the host agent (cloud-init/accounts) applies the account tags with the real useradd, usermod,
 // groupadd, visudo, sudo and sshd, as root, at its real paths: inside private mount and PID
-// namespaces whose /etc is a tmpfs copy of this machine's, whose /home is an empty tmpfs and whose
-// /var/lib and /var/log are overlays on tmpfs (so /var/lib/cdktf-access-droplet, lastlog and the
-// linger directory are the namespace's own). The machine's accounts and processes are never
+// namespaces (helpers/host.ts) whose /etc is a tmpfs copy of this machine's, whose /home is an
+// empty tmpfs and whose /var/lib, /var/log and /usr/local are overlays on tmpfs (so
+// /var/lib/cdktf-access-droplet, lastlog and the linger directory are the namespace's own). The machine's accounts and processes are never
 // touched: the agent only sees, and can only kill, the namespace's processes. Tags come from an
 // HTTP server of the test's on 127.0.0.1, logins from certificates signed here (ssh-keygen -s).
 import { ChildProcess, spawn } from 'child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
-import { AddressInfo } from 'net';
+import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { AccountRecord, encodeAccountTags } from '../../lib/account-tags';
 import { brokenDocuments, prng, randomAccounts, tagCases, tagsForDocument } from '../account-tags-fixtures';
 import {
-  describeReal, freePort, KeyPair, makeTempDir, NEEDS, newKeyPair, removeTempDirs, Requirement, ROOT, run, runAsync, RunResult,
-  signUserCert, sleep, sshBaseArgs, sshWithCert, STOCK_SSHD_CONFIG, TOOLS, uniqueTag, writeFile,
+  describeReal, freePort, HostNamespace, KeyPair, makeTempDir, NEEDS, NEEDS_HOST, newKeyPair, PYTHON, removeTempDirs, ROOT, run,
+  signUserCert, sleep, sshBaseArgs, sshWithCert, startHostNamespace, stopHostNamespaces, TagServer, TOOLS, uniqueTag, waitFor, writeFile,
 } from './helpers';
 
 const AGENT = join(ROOT, 'cloud-init', 'accounts');
 const SSHD_DROP_IN = join(ROOT, 'cloud-init', 'sshd-access.conf');
 const UNIT = join(ROOT, 'cloud-init', 'cdktf-access-accounts.service');
 const TIMER = join(ROOT, 'cloud-init', 'cdktf-access-accounts.timer');
-const PYTHON = '/usr/bin/python3';
-const NSENTER = '/usr/bin/nsenter';
 const INSTALLED = '/usr/local/lib/cdktf-access-droplet/accounts';
 const SAFE_GROUPS = ['users', 'www-data', 'adm', 'systemd-journal'];
-
-const tool = (path: string, aptPackage: string): Requirement => ({ what: path, aptPackage, present: () => existsSync(path) });
-const NEEDED = [NEEDS.root, NEEDS.unshare, tool(NSENTER, 'util-linux'), tool(PYTHON, 'python3'), NEEDS.useradd, tool('/usr/sbin/usermod', 'passwd'),
-  tool('/usr/sbin/groupadd', 'passwd'), NEEDS.visudo, NEEDS.sudo, NEEDS.sshd, NEEDS.ssh, NEEDS.sshKeygen];
-
-/** a process tree of the test's in its own mount and PID namespaces. */
-interface Namespace {
-  /** the namespace's init, as this machine sees it. */
-  readonly pid: number;
-  /** runs a program inside (synchronously: never for anything that needs the tag server). */
-  run(cmd: string, args: string[], input?: string): RunResult;
-  runAsync(cmd: string, args: string[], timeoutMs?: number): Promise<RunResult>;
-  spawn(cmd: string, args: string[]): ChildProcess;
-  /** a file as the namespace sees it, or undefined. */
-  read(path: string): string | undefined;
-  list(path: string): string[];
-  stop(): void;
-}
-
-// inside the namespaces: /etc a tmpfs copy, /home tmpfs, /var/lib and /var/log overlays, sudo's
-// timestamps on tmpfs; then an init that reaps orphans (the agent must never see zombies).
-const SETUP = (work: string, caPub: string) => `
-set -e
-mount -t tmpfs -o mode=0755 tmpfs ${work}/etc
-cp -a /etc/. ${work}/etc/
-mount --bind ${work}/etc /etc
-mount -t tmpfs -o mode=0755 tmpfs /home
-mount -t tmpfs -o mode=0755 tmpfs ${work}/over
-mkdir ${work}/over/lib ${work}/over/lib-work ${work}/over/log ${work}/over/log-work
-mount -t overlay overlay -o lowerdir=/var/lib,upperdir=${work}/over/lib,workdir=${work}/over/lib-work /var/lib
-mount -t overlay overlay -o lowerdir=/var/log,upperdir=${work}/over/log,workdir=${work}/over/log-work /var/log
-mkdir -p /run/sudo /run/sshd && mount -t tmpfs -o mode=0711 tmpfs /run/sudo
-rm -rf /etc/ssh/auth_principals /etc/sudoers.d/90-cdktf-access /var/lib/cdktf-access-droplet
-rm -f /etc/ssh/sshd_config.d/*
-cp ${STOCK_SSHD_CONFIG} /etc/ssh/sshd_config
-cp ${SSHD_DROP_IN} /etc/ssh/sshd_config.d/10-cloudflare-access.conf
-cp ${caPub} /etc/ssh/ca.pub
-echo ready
-exec ${PYTHON} -c '
-import os, time
-while True:
-    try:
-        os.wait()
-    except ChildProcessError:
-        time.sleep(0.2)
-'
-`;
-
-async function startNamespace(dir: string, caPub: string): Promise<Namespace> {
-  const work = join(dir, 'ns');
-  for (const d of ['etc', 'over']) writeFile(join(work, d, '.keep'), '');
-  const child = spawn(TOOLS.unshare, ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--mount-proc',
-    '/bin/bash', '-c', SETUP(work, caPub)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  for (let i = 0; i < 200 && !out.includes('ready\n'); i++) await sleep(50);
-  const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
-  if (!out.includes('ready\n') || !/^\d+$/.test(children)) {
-    child.kill('SIGKILL');
-    throw new Error(`the namespace did not start: ${out}`);
-  }
-  const pid = Number(children);
-  const enter = (cmd: string, args: string[]) => ['-t', String(pid), '-m', '-p', '--', cmd, ...args];
-  return {
-    pid,
-    run: (cmd, args, input) => run(NSENTER, enter(cmd, args), { input, timeoutMs: 60000 }),
-    runAsync: (cmd, args, timeoutMs = 60000) => runAsync(NSENTER, enter(cmd, args), { timeoutMs }),
-    spawn: (cmd, args) => spawn(NSENTER, enter(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'] }),
-    read: (path) => {
-      try {
-        return readFileSync(`/proc/${pid}/root${path}`, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
-    list: (path) => {
-      try {
-        return readdirSync(`/proc/${pid}/root${path}`).sort();
-      } catch {
-        return [];
-      }
-    },
-    // unshare ignores SIGTERM while it waits; SIGKILL takes the namespace's init (and so every
-    // process inside, sshd and sessions included) with it.
-    stop: () => child.kill('SIGKILL'),
-  };
-}
-
-/** serves `tags` at /metadata/v1/tags/ as DigitalOcean's metadata service does (one a line). */
-class TagServer {
-  tags: string[] = [];
-  status = 200;
-  hang = false;
-  requests = 0;
-  private readonly server: Server;
-  private readonly open = new Set<ServerResponse>();
-
-  constructor() {
-    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      this.requests++;
-      if (this.hang) {
-        this.open.add(res);
-        return;
-      }
-      if (req.url !== '/metadata/v1/tags/') {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(this.status, { 'Content-Type': 'text/plain' }).end(this.status === 200 ? this.tags.join('\n') : 'error');
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  release(): void {
-    for (const res of this.open) res.destroy();
-    this.open.clear();
-  }
-
-  close(): Promise<void> {
-    this.release();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** everything the agent may change, as the namespace sees it. */
 interface Snapshot {
@@ -169,7 +37,7 @@ function line(file: string, name: string): string | undefined {
   return file.split('\n').find((l) => l.split(':')[0] === name);
 }
 
-describeReal('the accounts agent on real accounts, sudo and sshd', NEEDED, () => {
+describeReal('the accounts agent on real accounts, sudo and sshd', NEEDS_HOST, () => {
   const tag = uniqueTag();
   const name = (n: string) => `${n}-${tag}`;
   const alice = name('alice');
@@ -182,7 +50,7 @@ describeReal('the accounts agent on real accounts, sudo and sshd', NEEDED, () =>
   });
 
   let dir: string;
-  let ns: Namespace;
+  let ns: HostNamespace;
   let server: TagServer;
   let url: string;
   let ca: KeyPair;
@@ -220,14 +88,6 @@ describeReal('the accounts agent on real accounts, sudo and sshd', NEEDED, () =>
     return { child, exited: () => exited, output: () => out };
   }
 
-  async function waitFor(cond: () => boolean, ms = 10000): Promise<boolean> {
-    for (let i = 0; i < ms / 50; i++) {
-      if (cond()) return true;
-      await sleep(50);
-    }
-    return cond();
-  }
-
   function snapshot(): Snapshot {
     const files = (d: string) => Object.fromEntries(ns.list(d).map((f) => {
       const st = statSync(`/proc/${ns.pid}/root${d}/${f}`);
@@ -251,9 +111,9 @@ describeReal('the accounts agent on real accounts, sudo and sshd', NEEDED, () =>
     ca = newKeyPair(dir, 'ca');
     key = newKeyPair(dir, 'user');
     const host = newKeyPair(dir, 'host');
-    ns = await startNamespace(dir, ca.publicKey);
+    ns = await startHostNamespace(dir, `cp ${SSHD_DROP_IN} /etc/ssh/sshd_config.d/10-cloudflare-access.conf\ncp ${ca.publicKey} /etc/ssh/ca.pub`);
     server = new TagServer();
-    url = `http://127.0.0.1:${await server.listen()}/metadata/v1/tags/`;
+    url = await server.listen();
     sshdPort = await freePort();
     sshdLog = join(dir, 'sshd.log');
     writeFile(sshdLog, '');
@@ -268,7 +128,7 @@ describeReal('the accounts agent on real accounts, sudo and sshd', NEEDED, () =>
 
   afterAll(async () => {
     for (const s of sessions) s.kill('SIGKILL');
-    ns?.stop();
+    stopHostNamespaces();
     await server?.close();
     removeTempDirs();
   });

@@ -27,9 +27,7 @@ describeReal('the cloudflared-access service', [NEEDS.systemdAnalyze, NEEDS.sshK
   beforeAll(() => {
     dir = makeTempDir('unit');
     token = fakeTunnelToken();
-    text = renderCloudInit(options(newKeyPair(dir, 'access-ca'), token, {
-      users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }],
-    }));
+    text = renderCloudInit(options(newKeyPair(dir, 'access-ca'), token));
     cfg = parseCloudConfig(text);
     unit = writeFileEntry(cfg, UNIT_PATH).content!;
   });
@@ -107,7 +105,7 @@ describeReal('the cloudflared-access service', [NEEDS.systemdAnalyze, NEEDS.sshK
     expect(holders).toEqual([TOKEN_PATH]);
     expect(unit).not.toContain(token);
     expect(JSON.stringify(cfg.runcmd)).not.toContain(token);
-    expect(JSON.stringify(cfg.users)).not.toContain(token);
+    expect(cfg.users).toEqual([]);
   });
 
   test('the setup script parses with sh -n and starts the unit it was given', () => {
@@ -119,6 +117,11 @@ describeReal('the cloudflared-access service', [NEEDS.systemdAnalyze, NEEDS.sshK
     expect(readFileSync(file, 'utf8').split('\n')[0]).toBe('#!/bin/sh');
     expect(setup.content).toMatch(/^set -eu$/m);
     expect(setup.content).toMatch(/^systemctl enable --now --no-block cloudflared-access\.service$/m);
+    // the accounts from the droplet's tags exist before sshd takes the drop-in and the tunnel brings anyone.
+    const order = ['/usr/local/lib/cdktf-access-droplet/accounts --once', 'systemctl restart ssh', 'systemctl enable --now --no-block cloudflared-access.service']
+      .map((s) => setup.content!.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(setup.content).not.toContain(token);
   });
 });

@@ -16,7 +16,7 @@ import {
   cloudInitPython, cloudInitSchemaMany, cloudInitTopLevelKeys, describeReal, makeTempDir, NEEDS, removeTempDirs, Requirement, runOk, TOOLS,
 } from './helpers';
 
-const ours = renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] });
+const ours = renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN });
 const INERT = ['packages', 'package_update', 'package_upgrade', 'package_reboot_if_required', 'timezone', 'write_files', 'fs_setup', 'mounts'];
 
 const tool = (path: string, aptPackage: string): Requirement => ({ what: path, aptPackage, present: () => existsSync(path) });

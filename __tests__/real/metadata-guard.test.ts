@@ -1,10 +1,11 @@
 // the metadata guard, as rendered, run for real in a network namespace of its own: a stand-in
-// metadata service listens on 169.254.169.254 there, and requests come from root, a system user
-// and login users. Nothing touches the host's own network or firewall.
+// metadata service listens on 169.254.169.254 there, serving the user_data (tunnel token) and the
+// droplet's tags (the account list, which the root agent reads), and requests come from root, a
+// system user and login users. Nothing touches the host's own network or firewall.
 import { spawn, ChildProcess } from 'child_process';
 import { accessSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { METADATA_GUARD_DROP_INS } from '../../lib/cloud-init';
+import { METADATA_GUARD_DROP_INS, renderAccountTags } from '../../lib/cloud-init';
 import {
   describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run, TOOLS, writeFile,
 } from './helpers';
@@ -33,11 +34,13 @@ const CURL = binary('/usr/bin/curl', 'curl');
 const SETPRIV = binary('/usr/bin/setpriv', 'util-linux');
 
 function renderedFile(path: string, restrict?: boolean): string | undefined {
-  const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), users: ['srhea@cloudflare.com'], restrictMetadataService: restrict }));
+  const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), restrictMetadataService: restrict }));
   return doc.write_files?.find((f) => f.path === path)?.content;
 }
 
 const GUARD_PATH = '/usr/local/lib/cdktf-access-droplet/metadata-guard';
+// what the droplet's tags look like to the metadata service: the firewall's tag, then the accounts.
+const TAGS = ['access-droplet-example', ...renderAccountTags({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] })].join('\n');
 const GUARD_UNIT = '/etc/systemd/system/cdktf-metadata-guard.service';
 
 function guardScript(restrict?: boolean): string | undefined {
@@ -51,7 +54,7 @@ function settings(unit: string, key: string): string[] {
 
 describe('metadata guard in the cloud-config', () => {
   test('is on by default, with its unit', () => {
-    const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), users: ['srhea@cloudflare.com'] }));
+    const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken() }));
     const paths = doc.write_files!.map((f) => f.path);
     expect(paths).toContain('/usr/local/lib/cdktf-access-droplet/metadata-guard');
     expect(paths).toContain('/etc/systemd/system/cdktf-metadata-guard.service');
@@ -148,6 +151,9 @@ describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP,
     writeFileSync(script, guardScript()!, { mode: 0o755 });
     mkdirSync(join(dir, 'www', 'metadata', 'v1'), { recursive: true });
     writeFileSync(join(dir, 'www', 'metadata', 'v1', 'user-data'), 'TUNNEL_TOKEN=secret\n');
+    // http.server answers /metadata/v1/tags/ with the directory's index.html.
+    mkdirSync(join(dir, 'www', 'metadata', 'v1', 'tags'));
+    writeFileSync(join(dir, 'www', 'metadata', 'v1', 'tags', 'index.html'), TAGS);
     for (const args of [['netns', 'add', ns], ['-n', ns, 'link', 'set', 'lo', 'up'], ['-n', ns, 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']]) {
       const r = run('/usr/sbin/ip', args);
       if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
@@ -163,10 +169,10 @@ describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP,
     removeTempDirs();
   });
 
-  /** curl of the user_data as `uid`, inside the namespace. */
-  function fetchAs(uid: number) {
+  /** curl of the user_data (or another path of the metadata service) as `uid`, inside the namespace. */
+  function fetchAs(uid: number, path = 'user-data') {
     const asUser = uid === 0 ? [] : ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-    return run('/usr/sbin/ip', ['netns', 'exec', ns, ...asUser, '/usr/bin/curl', '-sS', '--max-time', '5', 'http://169.254.169.254/metadata/v1/user-data']);
+    return run('/usr/sbin/ip', ['netns', 'exec', ns, ...asUser, '/usr/bin/curl', '-sS', '--max-time', '5', `http://169.254.169.254/metadata/v1/${path}`]);
   }
 
   function resetFirewall() {
@@ -181,11 +187,15 @@ describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP,
       const r = fetchAs(uid);
       expect({ uid, status: r.status, stdout: r.stdout }).toEqual({ uid, status: 7, stdout: '' }); // curl 7: connection refused
     }
+    // the account list: the agent (root) reads it, a login user does not.
+    expect(fetchAs(0, 'tags/')).toMatchObject({ status: 0, stdout: TAGS });
+    expect(fetchAs(1000, 'tags/')).toMatchObject({ status: 7, stdout: '' });
   }
 
-  test('without the guard every local user reads the user_data (the problem it solves)', () => {
+  test('without the guard every local user reads the user_data and the account tags (the problem it solves)', () => {
     resetFirewall();
     expect(fetchAs(1000)).toMatchObject({ status: 0, stdout: 'TUNNEL_TOKEN=secret\n' });
+    expect(fetchAs(1000, 'tags/')).toMatchObject({ status: 0, stdout: TAGS });
   });
 
   test('with nft: login users are refused, root and system users are not; a second run changes nothing', () => {

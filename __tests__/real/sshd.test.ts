@@ -1,29 +1,24 @@
-// a real sshd, configured from the files the cloud-config writes, on top of Debian's stock
-// sshd_config and a DigitalOcean-style 50-cloud-init.conf that turns passwords on, must let in
-// exactly the certificates Cloudflare Access issues for each user, and nothing else.
-import { chownSync, mkdirSync, rmSync, writeFileSync } from 'fs';
+// a real sshd on a host set up the way a droplet sets itself up: cloud-init's own write_files
+// module writes the rendered user_data (drop-in, CA key, the accounts agent), the agent it
+// installed creates the accounts and principals files from the droplet's account tags
+// (renderAccountTags) served by a stand-in metadata service, and DigitalOcean's
+// 50-cloud-init.conf turns passwords on. sshd must let in exactly the certificates Cloudflare
+// Access issues for each user, and nothing else. All of it runs in private mount and PID
+// namespaces (helpers/host.ts): the machine's accounts and sshd are never touched.
 import { AddressInfo, createServer, Server } from 'net';
-import { join } from 'path';
-import { CertificatePrincipals, CloudInit } from '../../lib/cloud-init';
-
-const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
+import { CertificatePrincipals, CloudInit, renderAccountTags } from '../../lib/cloud-init';
+import { AccessUserInput } from '../../lib/users';
 import {
-  CloudConfig, createUsersWithCloudInit, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS, newKeyPair,
-  options, parseCloudConfig, removeCreatedAccounts, removeTempDirs, renderCloudInit, runAsync, runOk, RunningSshd, sshBaseArgs,
-  replaceLine, signUserCert, sshdEffectiveConfig, sshWithCert, sshWithPassword, startSshd, stopAllSshds,
-  TOOLS, uniqueTag, writeFile, writeFileEntry, writeSshdConfig,
+  describeReal, fakeTunnelToken, HostNamespace, KeyPair, makeTempDir, NamespaceSshd, NEEDS, NEEDS_HOST, newKeyPair, options,
+  parseCloudConfig, removeTempDirs, renderCloudInit, runAsync, runInstalledAgent, sshBaseArgs, signUserCert, sshdEffectiveConfig,
+  sshWithCert, sshWithPassword, startHostNamespace, startSshdIn, stopHostNamespaces, TagServer, TOOLS, uniqueTag, writeFile,
+  writeFileEntry, writeFilesInNamespace, writeSshdConfig,
 } from './helpers';
 
+const SSHD_DROP_IN_NAME = CloudInit.SSHD_DROP_IN_NAME;
 const DROP_IN_PATH = `/etc/ssh/sshd_config.d/${SSHD_DROP_IN_NAME}`;
 // what DigitalOcean's images ship in /etc/ssh/sshd_config.d/50-cloud-init.conf.
 const DO_CLOUD_INIT_CONF = 'PasswordAuthentication yes\n';
-
-/** The rendered drop-in with its absolute paths moved below `root` (which stands in for /). */
-function dropInBelow(cfg: CloudConfig, root: string): string {
-  const rendered = writeFileEntry(cfg, DROP_IN_PATH).content!;
-  const moved = replaceLine(rendered, 'TrustedUserCAKeys /etc/ssh/ca.pub', `TrustedUserCAKeys ${root}/etc/ssh/ca.pub`);
-  return replaceLine(moved, 'AuthorizedPrincipalsFile /etc/ssh/auth_principals/%u', `AuthorizedPrincipalsFile ${root}/etc/ssh/auth_principals/%u`);
-}
 
 /** A TCP service on loopback only (like cloudflared's metrics, or a database) that greets and hangs up. */
 async function loopbackService(banner: string): Promise<{ server: Server; port: number }> {
@@ -38,75 +33,97 @@ function sshForward(port: number, user: string, key: KeyPair, cert: string, targ
     '-o', `CertificateFile=${cert}`, '-W', `127.0.0.1:${target}`, `${user}@127.0.0.1`]);
 }
 
-/** The octal mode of a write_files entry. */
-function mode(cfg: CloudConfig, path: string): number {
-  const p = writeFileEntry(cfg, path).permissions;
-  if (!p || !/^0[0-7]{3}$/.test(p)) throw new Error(`${path} has permissions ${p}`);
-  return parseInt(p, 8);
+/** `sshd -T` inside the namespace: the effective configuration, keyword (lower case) → values. */
+function effectiveIn(ns: HostNamespace, hostKey: string, config = '/etc/ssh/sshd_config'): Map<string, string[]> {
+  const r = ns.run(TOOLS.sshd, ['-T', '-f', config, '-h', hostKey]);
+  if (r.status !== 0) throw new Error(`sshd -T exited ${r.status}: ${r.stderr}`);
+  const map = new Map<string, string[]>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(line);
+    if (m) map.set(m[1], [...(map.get(m[1]) ?? []), m[2]]);
+  }
+  return map;
 }
 
-describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh, NEEDS.sshKeygen, NEEDS.useradd, NEEDS.cloudInitModules], () => {
+/**
+ * A droplet's first boot as far as sshd goes, in a namespace of its own: DigitalOcean's
+ * 50-cloud-init.conf, cloud-init's write_files over `userData`, the installed agent once over
+ * `tags`; returns the namespace and the agent's run.
+ */
+async function bootHost(dir: string, userData: string, tags: string[], server: TagServer, url: string) {
+  const ns = await startHostNamespace(dir, `printf '${DO_CLOUD_INIT_CONF.trim()}\\n' > /etc/ssh/sshd_config.d/50-cloud-init.conf`);
+  writeFilesInNamespace(ns, userData, dir);
+  // the firewall's tag comes first on a droplet; the agent reads only the cdad: ones.
+  server.tags = ['access-droplet-example', ...tags];
+  const agent = await runInstalledAgent(ns, url);
+  return { ns, agent };
+}
+
+describeReal('sshd with the Access drop-in, on accounts the agent made from the tags', [...NEEDS_HOST, NEEDS.cloudInitModules], () => {
   const tag = uniqueTag();
-  // unique per run, so they never clash with real accounts or a parallel test file.
+  // unique per run, so a failure can never be mistaken for another run's account.
   const srhea = `srhea-${tag}`;
-  const janePrincipal = `jane.doe-${tag}`;
+  // a local part with capitals: Access signs it as the IdP spells it; the account takes both spellings.
+  const janePrincipal = `Jane.Doe-${tag}`;
   const jdoe = `jdoe-${tag}`;
+  const users: AccessUserInput[] = [`${srhea}@cloudflare.com`, { email: `${janePrincipal}@example.com`, unixName: jdoe }];
 
   let dir: string;
-  let root: string;
   let ca: KeyPair;
   let otherCa: KeyPair;
   let userKey: KeyPair;
   let hostKey: string;
-  let config: string;
-  let sshd: RunningSshd;
-  let dropIn: string;
+  let server: TagServer;
+  let url: string;
+  let text: string;
+  let ns: HostNamespace;
+  let agentLog: string;
+  let sshd: NamespaceSshd;
 
   beforeAll(async () => {
     dir = makeTempDir('sshd');
-    root = makeTempDir('sshd-root', { sshdSafe: true });
     ca = newKeyPair(dir, 'access-ca');
     otherCa = newKeyPair(dir, 'other-ca');
     userKey = newKeyPair(dir, 'user');
-    hostKey = join(root, 'ssh_host_ed25519_key');
-    runOk(TOOLS.sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-
-    const text = renderCloudInit(options(ca, fakeTunnelToken(), {
-      users: [`${srhea}@cloudflare.com`, { email: `${janePrincipal}@example.com`, unixName: jdoe }],
-    }));
-    const cfg = parseCloudConfig(text);
-
-    // the drop-in names absolute paths; the test root stands in for /.
-    dropIn = dropInBelow(cfg, root);
-    expect(dropIn.split('\n').filter((l) => !l.startsWith('#') && l.includes('/etc/ssh/') && !l.includes(root))).toEqual([]);
-
-    config = writeSshdConfig(root, { [SSHD_DROP_IN_NAME]: dropIn, '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
-    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${srhea}`, `/etc/ssh/auth_principals/${jdoe}`]) {
-      writeFile(join(root, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
-    }
-
-    createUsersWithCloudInit(text, dir);
-    sshd = await startSshd(config, hostKey, dir);
+    hostKey = newKeyPair(dir, 'host').privateKey;
+    server = new TagServer();
+    url = await server.listen();
+    text = renderCloudInit(options(ca, fakeTunnelToken()));
+    const booted = await bootHost(dir, text, renderAccountTags({ users }), server, url);
+    ns = booted.ns;
+    agentLog = booted.agent.stderr;
+    expect(booted.agent.status).toBe(0);
+    sshd = await startSshdIn(ns, dir, hostKey);
   });
 
   afterAll(async () => {
-    await stopAllSshds();
-    try {
-      await removeCreatedAccounts();
-    } finally {
-      removeTempDirs();
-    }
+    stopHostNamespaces();
+    await server?.close();
+    removeTempDirs();
+  });
+
+  test('the accounts come from the tags, not the user_data: the agent cloud-init installed made them', () => {
+    expect(text).not.toContain(srhea);
+    expect(text).not.toContain(jdoe);
+    expect(agentLog).toContain(`created account ${srhea} (${srhea}@cloudflare.com, uid `);
+    expect(agentLog).toContain(`created account ${jdoe} (${janePrincipal}@example.com, uid `);
+    expect(ns.read(`/etc/ssh/auth_principals/${srhea}`)).toBe(`${srhea}\n`);
+    expect(ns.read(`/etc/ssh/auth_principals/${jdoe}`)).toBe(`${janePrincipal}\n${janePrincipal.toLowerCase()}\n`);
+    // the CA key and the drop-in are the ones the user_data carries.
+    const cfg = parseCloudConfig(text);
+    expect(ns.read('/etc/ssh/ca.pub')).toBe(`${ca.publicKeyLine}\n`);
+    expect(ns.read(DROP_IN_PATH)).toBe(writeFileEntry(cfg, DROP_IN_PATH).content);
   });
 
   test('sshd -T: the drop-in wins over 50-cloud-init.conf', () => {
-    const t = sshdEffectiveConfig(config, hostKey);
+    const t = effectiveIn(ns, hostKey);
     expect(t.get('pubkeyauthentication')).toEqual(['yes']);
     expect(t.get('passwordauthentication')).toEqual(['no']);
     expect(t.get('kbdinteractiveauthentication')).toEqual(['no']);
     expect(t.get('permitrootlogin')).toEqual(['no']);
-    expect(t.get('trustedusercakeys')).toEqual([`${root}/etc/ssh/ca.pub`]);
-    expect(t.get('authorizedprincipalsfile')).toEqual([`${root}/etc/ssh/auth_principals/%u`]);
-    // locked accounts (as cloud-init creates them) get in only through PAM.
+    expect(t.get('trustedusercakeys')).toEqual(['/etc/ssh/ca.pub']);
+    expect(t.get('authorizedprincipalsfile')).toEqual(['/etc/ssh/auth_principals/%u']);
+    // locked accounts (as the agent creates them) get in only through PAM.
     expect(t.get('usepam')).toEqual(['yes']);
   });
 
@@ -125,12 +142,13 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
     expect(sshd.newLog()).toMatch(new RegExp(`Accepted publickey for ${srhea} from 127\\.0\\.0\\.1 .*ED25519-CERT .*ID srhea-ok`));
   });
 
-  test('a certificate for principal jane.doe logs in as jdoe (AuthorizedPrincipalsFile)', () => {
-    const cert = signUserCert(ca, userKey, 'jane-ok', [janePrincipal]);
-    const r = sshWithCert(sshd.port, jdoe, userKey, cert);
-    expect(r.stdout.trim()).toBe(jdoe);
-    expect(r.status).toBe(0);
-    expect(sshd.newLog()).toMatch(new RegExp(`Accepted publickey for ${jdoe} from .*ID jane-ok`));
+  test('a certificate for principal Jane.Doe, or its lower-case spelling, logs in as jdoe (AuthorizedPrincipalsFile)', () => {
+    for (const principal of [janePrincipal, janePrincipal.toLowerCase()]) {
+      const r = sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, `jane-ok-${principal}`, [principal]));
+      expect(r.stdout.trim()).toBe(jdoe);
+      expect(r.status).toBe(0);
+    }
+    expect(sshd.newLog().match(new RegExp(`Accepted publickey for ${jdoe} from .*ID jane-ok-`, 'g'))).toHaveLength(2);
   });
 
   // each refusal also checks sshd's reason, so a case cannot pass for an unrelated cause (a
@@ -147,12 +165,22 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
     expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
   });
 
+  test('fails with a certificate for another spelling of the principal than the two listed', () => {
+    refused(sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, 'jane-upper', [janePrincipal.toUpperCase()])));
+    expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
+  });
+
   test("fails with another user's certificate (wrong principal)", () => {
     refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(ca, userKey, 'jane-as-srhea', [janePrincipal])));
     refused(sshWithCert(sshd.port, srhea, userKey, signUserCert(ca, userKey, 'mallory', [`mallory-${tag}`])));
     const log = sshd.newLog();
     expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(2);
     expect(log).not.toMatch(/Accepted/);
+  });
+
+  test("fails with srhea's certificate on jdoe's account: each certificate opens only its own", () => {
+    refused(sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, 'srhea-as-jdoe', [srhea])));
+    expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
   });
 
   test('fails with an expired certificate', () => {
@@ -177,37 +205,37 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
   test('fails with a plain key the user put in ~/.ssh/authorized_keys (certificates only)', () => {
     // anyone with a shell as the user could otherwise leave a key that outlives every
     // short-lived certificate and needs no Access sign-in to use.
-    const home = `/home/${srhea}`;
-    const uid = Number(runOk(TOOLS.id, ['-u', srhea]).stdout.trim());
-    const gid = Number(runOk(TOOLS.id, ['-g', srhea]).stdout.trim());
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
-    writeFileSync(join(home, '.ssh/authorized_keys'), `${userKey.publicKeyLine}\n`, { mode: 0o600 });
-    chownSync(join(home, '.ssh'), uid, gid);
-    chownSync(join(home, '.ssh/authorized_keys'), uid, gid);
+    const ssh = `/home/${srhea}/.ssh`;
+    const put = ns.run('/bin/sh', ['-c', `umask 077 && mkdir -p ${ssh} && cat > ${ssh}/authorized_keys && chown -R ${srhea}: ${ssh}`], `${userKey.publicKeyLine}\n`);
+    expect(put.status).toBe(0);
     try {
       const r = sshWithCert(sshd.port, srhea, userKey, undefined);
       expect(sshd.newLog()).not.toMatch(/Accepted publickey/);
       refused(r);
-      expect(sshdEffectiveConfig(config, hostKey).get('authorizedkeysfile')).toEqual(['none']);
+      expect(effectiveIn(ns, hostKey).get('authorizedkeysfile')).toEqual(['none']);
     } finally {
-      rmSync(join(home, '.ssh'), { recursive: true, force: true });
+      ns.run('/bin/rm', ['-rf', ssh]);
     }
   });
 
   test('fails for root even with a valid certificate and a principals file (PermitRootLogin no)', () => {
-    // not something the cloud-config writes: it isolates PermitRootLogin from the principals check.
-    writeFile(join(root, 'etc/ssh/auth_principals/root'), 'root\n');
-    refused(sshWithCert(sshd.port, 'root', userKey, signUserCert(ca, userKey, 'root-ok', ['root'])));
-    const log = sshd.newLog();
-    // the certificate itself passed; PermitRootLogin alone turned it away.
-    expect(log).toMatch(/Accepted certificate ID "root-ok"/);
-    expect(log).toMatch(/ROOT LOGIN REFUSED FROM 127\.0\.0\.1/);
-    expect(log).not.toMatch(/Accepted publickey/);
+    // not something the agent writes: it isolates PermitRootLogin from the principals check.
+    writeFile(ns.path('/etc/ssh/auth_principals/root'), 'root\n');
+    try {
+      refused(sshWithCert(sshd.port, 'root', userKey, signUserCert(ca, userKey, 'root-ok', ['root'])));
+      const log = sshd.newLog();
+      // the certificate itself passed; PermitRootLogin alone turned it away.
+      expect(log).toMatch(/Accepted certificate ID "root-ok"/);
+      expect(log).toMatch(/ROOT LOGIN REFUSED FROM 127\.0\.0\.1/);
+      expect(log).not.toMatch(/Accepted publickey/);
+    } finally {
+      ns.run('/bin/rm', ['-f', '/etc/ssh/auth_principals/root']);
+    }
   });
 
   test('fails with the right password: password authentication is not offered', () => {
     const password = `pw-${tag}-Correct-Horse`;
-    runOk(TOOLS.chpasswd, [], { input: `${srhea}:${password}\n` });
+    expect(ns.run(TOOLS.chpasswd, [], `${srhea}:${password}\n`).status).toBe(0);
     const r = sshWithPassword(sshd.port, srhea, password, dir);
     refused(r);
     expect(r.asked).toBe(false);
@@ -217,61 +245,53 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
   test('the same password logs in without the drop-in (control for the password check)', async () => {
     const controlRoot = makeTempDir('sshd-control-login', { sshdSafe: true });
     const controlConfig = writeSshdConfig(controlRoot, { '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
-    const control = await startSshd(controlConfig, hostKey, dir);
-    const r = sshWithPassword(control.port, srhea, `pw-${tag}-Correct-Horse`, dir);
-    expect(r.asked).toBe(true);
-    expect(r.stdout.trim()).toBe(srhea);
-    expect(r.status).toBe(0);
-    expect(control.newLog()).toMatch(new RegExp(`Accepted password for ${srhea}`));
-    await control.stop();
+    const control = await startSshdIn(ns, dir, hostKey, controlConfig);
+    try {
+      const r = sshWithPassword(control.port, srhea, `pw-${tag}-Correct-Horse`, dir);
+      expect(r.asked).toBe(true);
+      expect(r.stdout.trim()).toBe(srhea);
+      expect(r.status).toBe(0);
+      expect(control.newLog()).toMatch(new RegExp(`Accepted password for ${srhea}`));
+    } finally {
+      control.stop();
+    }
   });
 
-  test("fails with srhea's certificate on jdoe's account: each certificate opens only its own", () => {
-    refused(sshWithCert(sshd.port, jdoe, userKey, signUserCert(ca, userKey, 'srhea-as-jdoe', [srhea])));
-    expect(sshd.newLog()).toMatch(/Certificate does not contain an authorized principal/);
-  });
-
-  test('fails to render two people whose certificates would carry one principal', () => {
+  test('fails to make tags for two people whose certificates would carry one principal, whatever its case', () => {
     // v0.1.0 wrote "srhea" into both principals files: either certificate opened both accounts.
-    expect(() => renderCloudInit(options(ca, fakeTunnelToken(), {
+    expect(() => renderAccountTags({
       users: [`${srhea}@cloudflare.com`, { email: `${srhea.toUpperCase()}@vendor.io`, unixName: `vendor-${tag}` }],
-    }))).toThrow(new RegExp(`${srhea}@cloudflare\\.com and ${srhea.toUpperCase()}@vendor\\.io would both get certificates for principal "${srhea}"`));
+    })).toThrow(new RegExp(`${srhea}@cloudflare\\.com and ${srhea.toUpperCase()}@vendor\\.io would both get certificates for principal "${srhea}"`));
   });
 
   test('infrastructure mode, the way out: two people with one local part each open only their own account', async () => {
     const corp = { email: `admin-${tag}@corp.com`, unixName: `corpadm-${tag}`, sudo: true };
     const vendor = { email: `admin-${tag}@vendor.io`, unixName: `vendadm-${tag}` };
-    expect(() => renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor] }))).toThrow(/would both get certificates for principal/);
-    const text = renderCloudInit(options(ca, fakeTunnelToken(), { users: [corp, vendor], certificatePrincipals: CertificatePrincipals.UNIX_NAME }));
-    const cfg = parseCloudConfig(text);
-    const infraRoot = makeTempDir('sshd-infra', { sshdSafe: true });
-    const infraConfig = writeSshdConfig(infraRoot, { [SSHD_DROP_IN_NAME]: dropInBelow(cfg, infraRoot), '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
-    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${corp.unixName}`, `/etc/ssh/auth_principals/${vendor.unixName}`]) {
-      writeFile(join(infraRoot, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
-    }
-    createUsersWithCloudInit(text, dir);
-    const infra = await startSshd(infraConfig, hostKey, dir);
-    try {
-      const vendorCert = signUserCert(ca, userKey, 'vendor-as-vendadm', [vendor.unixName]);
-      const ok = sshWithCert(infra.port, vendor.unixName, userKey, vendorCert);
-      expect(ok.stdout.trim()).toBe(vendor.unixName);
-      expect(ok.status).toBe(0);
-      // the vendor's certificate does not open the corporate admin's (sudo) account ...
-      refused(sshWithCert(infra.port, corp.unixName, userKey, vendorCert));
-      // ... and a certificate for the shared local part opens neither.
-      const localPart = signUserCert(ca, userKey, 'shared-local-part', [`admin-${tag}`]);
-      refused(sshWithCert(infra.port, corp.unixName, userKey, localPart));
-      refused(sshWithCert(infra.port, vendor.unixName, userKey, localPart));
-      const log = infra.newLog();
-      expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(3);
-      expect(log.match(/Accepted publickey/g)).toHaveLength(1);
-    } finally {
-      await infra.stop();
-    }
+    expect(() => renderAccountTags({ users: [corp, vendor] })).toThrow(/would both get certificates for principal/);
+    const tags = renderAccountTags({ users: [corp, vendor], certificatePrincipals: CertificatePrincipals.UNIX_NAME });
+    // the same user_data: only the tags differ between the modes.
+    const infra = await bootHost(dir, text, tags, server, url);
+    expect(infra.agent.status).toBe(0);
+    expect(infra.ns.read(`/etc/ssh/auth_principals/${vendor.unixName}`)).toBe(`${vendor.unixName}\n`);
+    const infraSshd = await startSshdIn(infra.ns, dir, hostKey);
+    const vendorCert = signUserCert(ca, userKey, 'vendor-as-vendadm', [vendor.unixName]);
+    const ok = sshWithCert(infraSshd.port, vendor.unixName, userKey, vendorCert);
+    expect(ok.stdout.trim()).toBe(vendor.unixName);
+    expect(ok.status).toBe(0);
+    // the vendor's certificate does not open the corporate admin's (sudo) account ...
+    refused(sshWithCert(infraSshd.port, corp.unixName, userKey, vendorCert));
+    // ... and a certificate for the shared local part opens neither.
+    const localPart = signUserCert(ca, userKey, 'shared-local-part', [`admin-${tag}`]);
+    refused(sshWithCert(infraSshd.port, corp.unixName, userKey, localPart));
+    refused(sshWithCert(infraSshd.port, vendor.unixName, userKey, localPart));
+    const log = infraSshd.newLog();
+    expect(log.match(/Certificate does not contain an authorized principal/g)).toHaveLength(3);
+    expect(log.match(/Accepted publickey/g)).toHaveLength(1);
+    infra.ns.stop();
   });
 
   test('sshd -T: no forwarding of any kind, no ~/.ssh/rc', () => {
-    const t = sshdEffectiveConfig(config, hostKey);
+    const t = effectiveIn(ns, hostKey);
     expect(t.get('disableforwarding')).toEqual(['yes']);
     expect(t.get('allowtcpforwarding')).toEqual(['no']);
     expect(t.get('allowagentforwarding')).toEqual(['no']);
@@ -309,28 +329,27 @@ describeReal('sshd with the Access drop-in', [NEEDS.root, NEEDS.sshd, NEEDS.ssh,
   });
 
   test('allowPortForwarding lets the same ssh -W through, and nothing else (opt-in control)', async () => {
+    // the opt-in's drop-in in place of ours, on the same host (CA key, accounts, principals).
+    const fwdText = renderCloudInit(options(ca, fakeTunnelToken(), { allowPortForwarding: true }));
     const fwdRoot = makeTempDir('sshd-fwd', { sshdSafe: true });
-    const text = renderCloudInit(options(ca, fakeTunnelToken(), {
-      users: [`${srhea}@cloudflare.com`, { email: `${janePrincipal}@example.com`, unixName: jdoe }], allowPortForwarding: true,
-    }));
-    const cfg = parseCloudConfig(text);
-    const fwdConfig = writeSshdConfig(fwdRoot, { [SSHD_DROP_IN_NAME]: dropInBelow(cfg, fwdRoot), '50-cloud-init.conf': DO_CLOUD_INIT_CONF });
-    for (const path of ['/etc/ssh/ca.pub', `/etc/ssh/auth_principals/${srhea}`]) {
-      writeFile(join(fwdRoot, path), writeFileEntry(cfg, path).content!, mode(cfg, path));
-    }
-    const t = sshdEffectiveConfig(fwdConfig, hostKey);
+    const fwdConfig = writeSshdConfig(fwdRoot, {
+      [SSHD_DROP_IN_NAME]: writeFileEntry(parseCloudConfig(fwdText), DROP_IN_PATH).content!, '50-cloud-init.conf': DO_CLOUD_INIT_CONF,
+    });
+    const t = effectiveIn(ns, hostKey, fwdConfig);
     expect(t.get('allowtcpforwarding')).toEqual(['local']);
     expect(t.get('disableforwarding')).toEqual(['no']);
     expect([t.get('allowagentforwarding'), t.get('allowstreamlocalforwarding'), t.get('x11forwarding'), t.get('permittunnel'), t.get('permituserrc')])
       .toEqual([['no'], ['no'], ['no'], ['no'], ['no']]);
-    const fwd = await startSshd(fwdConfig, hostKey, dir);
+    expect(t.get('trustedusercakeys')).toEqual(['/etc/ssh/ca.pub']);
+    const fwd = await startSshdIn(ns, dir, hostKey, fwdConfig);
     const service = await loopbackService(`loopback-only-${tag}`);
     try {
       const r = await sshForward(fwd.port, srhea, userKey, signUserCert(ca, userKey, 'srhea-fwd', [srhea]), service.port);
       expect(r.stdout).toBe(`loopback-only-${tag}\n`);
     } finally {
       service.server.close();
-      await fwd.stop();
+      fwd.stop();
     }
   });
 });
+

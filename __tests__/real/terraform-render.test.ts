@@ -1,19 +1,24 @@
-// Terraform itself resolves the synthesized user_data expression (no provider needed: the
-// resource references are swapped for input variables), so this proves the cloud-config the
-// droplet receives is byte for byte what renderCloudInit gives for the same literal values.
+// Terraform itself resolves the synthesized user_data and tags expressions (no provider needed:
+// the resource references are swapped for input variables), so this proves the cloud-config the
+// droplet receives is byte for byte what renderCloudInit gives for the same literal values, and
+// its tags are the firewall's and exactly the account tags renderAccountTags gives for its users
+// (hostile text in an email included).
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdktf';
 import { parse } from 'yaml';
 import { AccessDroplet, renderCloudInit } from '../../lib';
+import { decodeAccountTags } from '../../lib/account-tags';
+import { renderAccountTags } from '../../lib/cloud-init';
 import { CA_KEY, minimalProps, resourcesOf, TUNNEL_TOKEN } from '../fixtures';
 import { describeReal, makeTempDir, NEEDS, removeTempDirs, terraform } from './helpers';
 
 const users = ['srhea@cloudflare.com', { email: 'x${y}%{z}@example.com', unixName: 'xyz', sudo: true }];
 
-describeReal('user_data resolved by terraform', [NEEDS.terraform], () => {
+describeReal('user_data and tags resolved by terraform', [NEEDS.terraform], () => {
   let dir: string;
   let expression: string;
+  let tagsExpression: string[];
 
   beforeAll(() => {
     dir = makeTempDir('tf-render');
@@ -26,9 +31,13 @@ describeReal('user_data resolved by terraform', [NEEDS.terraform], () => {
     // both references must have been there and swapped.
     expect(expression).not.toBe(before);
     expect(expression.match(/var\.(ca_public_key|tunnel_token)/g)).toEqual(['var.ca_public_key', 'var.tunnel_token']);
+    // the firewall's tag is a reference; the account tags are literals.
+    tagsExpression = (droplet.tags as string[]).map((t) => t.replace(/^\$\{digitalocean_tag\.Test_Tag_[0-9A-F]+\.name\}$/, '${var.tag_name}'));
+    expect(tagsExpression.filter((t) => t.includes('var.tag_name'))).toHaveLength(1);
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({
-      variable: { ca_public_key: { type: 'string' }, tunnel_token: { type: 'string' } },
-      output: { user_data: { value: expression } },
+      variable: { ca_public_key: { type: 'string' }, tunnel_token: { type: 'string' }, tag_name: { type: 'string', default: 'access-droplet-test' } },
+      // the token flows as sensitive(): an output that shows it must say so.
+      output: { user_data: { value: expression, sensitive: true }, tags: { value: tagsExpression } },
     }));
     terraform(dir, ['init', '-input=false', '-no-color']);
   });
@@ -40,8 +49,21 @@ describeReal('user_data resolved by terraform', [NEEDS.terraform], () => {
     return terraform(dir, ['output', '-raw', 'user_data']);
   }
 
-  test('equals renderCloudInit with the same literal values', () => {
-    expect(resolve(CA_KEY, TUNNEL_TOKEN)).toBe(renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users }));
+  test('user_data equals renderCloudInit with the same literal values, and holds no user', () => {
+    const userData = resolve(CA_KEY, TUNNEL_TOKEN);
+    expect(userData).toBe(renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN }));
+    expect(userData).not.toMatch(/srhea|xyz|example\.com/);
+  });
+
+  test('tags are the firewall\'s and exactly renderAccountTags of the users, the hostile email as given', () => {
+    resolve(CA_KEY, TUNNEL_TOKEN);
+    const tags = JSON.parse(terraform(dir, ['output', '-json', 'tags'])) as string[];
+    expect(tags).toEqual(['access-droplet-test', ...renderAccountTags({ users })]);
+    const decoded = decodeAccountTags(tags);
+    expect('accounts' in decoded && decoded.accounts.map((a) => [a.name, a.email, a.principals, a.sudo])).toEqual([
+      ['srhea', 'srhea@cloudflare.com', ['srhea'], false],
+      ['xyz', 'x${y}%{z}@example.com', ['x${y}%{z}'], true],
+    ]);
   });
 
   test('a hostile value cannot break out of its YAML string', () => {

@@ -8,11 +8,11 @@ import { renderCloudInit } from '../../lib/cloud-init';
 import { checkExtraCloudConfig, composeUserData } from '../../lib/user-data';
 import { CA_KEY, TUNNEL_TOKEN } from '../fixtures';
 import {
-  cloudInitSchema, describeReal, makeTempDir, mergeWithCloudInit, NEEDS, newKeyPair, removeTempDirs, sshdEffectiveConfig,
+  cloudInitSchema, describeReal, makeTempDir, mergeWithCloudInit, NEEDS, newKeyPair, removeTempDirs, schemaAccepts, sshdEffectiveConfig,
   writeFile, writeFilesWithCloudInit, writeSshdConfig,
 } from './helpers';
 
-const ours = renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN, users: ['srhea@cloudflare.com'] });
+const ours = renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN });
 const extra = {
   packages: ['htop'],
   write_files: [{ path: '/opt/app/motd', content: 'managed by cdktf\n' }],
@@ -37,13 +37,15 @@ describeReal('extraCloudConfig under real cloud-init and sshd', [NEEDS.root, NEE
     const config = parse(merged);
     const alone = parse(ours);
     expect(config.ssh_pwauth).toBe(false);
-    expect(config.users).toEqual(alone.users);
+    // no account from the image's defaults, theirs included: accounts come from the tags.
+    expect(config.users).toEqual([]);
     expect(config.write_files).toEqual([...alone.write_files, extra.write_files[0]]);
     expect(config.runcmd).toEqual(alone.runcmd);
     expect(config).toMatchObject({ packages: ['htop'], timezone: 'Europe/Berlin' });
     for (const [name, text] of [['merged.yaml', merged], ['extra.yaml', `#cloud-config\n${JSON.stringify(extra)}\n`]]) {
       const schema = await cloudInitSchema(text, dir, name);
-      expect(schema).toMatchObject({ status: 0, stdout: expect.stringMatching(/Valid cloud-config/) });
+      // valid, or (cloud-init before 23.2) refused for users: [] only: see EMPTY_USERS_SCHEMA_BUG.
+      expect({ name, accepted: schemaAccepts(schema), schema }).toMatchObject({ name, accepted: true });
     }
   });
 

@@ -84,9 +84,9 @@ export function signUserCert(ca: KeyPair, key: KeyPair, name: string, principals
   return join(dirname(key.publicKey), `${name}-cert.pub`);
 }
 
-/** Options with literal values for everything, plus `overrides`. */
+/** Options with literal values for everything, plus `overrides` (users are not among them: they travel in the tags). */
 export function options(ca: KeyPair, tunnelToken: string, overrides: Partial<CloudInitOptions> = {}): CloudInitOptions {
-  return { caPublicKey: ca.publicKeyLine, tunnelToken, users: ['srhea@cloudflare.com'], ...overrides };
+  return { caPublicKey: ca.publicKeyLine, tunnelToken, ...overrides };
 }
 
 export { renderCloudInit };

@@ -6,6 +6,7 @@ export * from './requirements';
 export * from './files';
 export * from './cloud-config';
 export * from './sshd';
+export * from './host';
 export * from './terraform';
 export * from './stand-in';
 export * from './library-stacks';
