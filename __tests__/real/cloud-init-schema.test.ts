@@ -75,6 +75,9 @@ const EXPECTED_WRITE_FILES: Record<string, [string, string, string?]> = {
   [AGENT]: ['root:root', '0755', 'gz+b64'],
   '/etc/systemd/system/cdktf-access-accounts.service': ['root:root', '0644'],
   '/etc/systemd/system/cdktf-access-accounts.timer': ['root:root', '0644'],
+  '/usr/local/lib/cdktf-access-droplet/update-cloudflared': ['root:root', '0755', 'gz+b64'],
+  '/etc/systemd/system/cdktf-cloudflared-update.service': ['root:root', '0644'],
+  '/etc/systemd/system/cdktf-cloudflared-update.timer': ['root:root', '0644'],
   [SETUP]: ['root:root', '0755'],
 };
 

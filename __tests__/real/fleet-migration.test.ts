@@ -32,6 +32,9 @@ function standInOf(props: Partial<AccessDropletFleetProps>) {
     for (const [t, items] of Object.entries(parsed[kind] ?? {})) {
       for (const [n, config] of Object.entries(items as Record<string, any>)) {
         const address = `${kind === 'data' ? 'data.' : ''}${t}.${n}`;
+        // a data source v0.1.0 did not have (the organization, read since 0.3.0) is a read: it
+        // creates and changes nothing, where its terraform_data stand-in would show as an add.
+        if (kind === 'data' && !v010.addresses.includes(address)) continue;
         addresses.push(address);
         if (t === 'digitalocean_droplet') {
           caOf[address] = /(cloudflare_zero_trust_access_short_lived_certificate\.[\w-]+)\.public_key/.exec(config.user_data)![1];

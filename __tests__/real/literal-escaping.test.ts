@@ -305,7 +305,9 @@ function variants(): Variant[] {
 
 // references to our other resources and locals become one declared variable; nothing else may
 // look like an expression.
-const REFERENCE = /(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z][\w-]*_[0-9A-F]{8}\.[a-z0-9_]+|local\.[A-Za-z][\w-]*_[0-9A-F]{8}/g;
+// a local's element too (user_data reads the cloud-config's text as local.X_CloudConfig_ID[i]),
+// and self (the organization's postcondition reads self.auth_domain).
+const REFERENCE = /(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z][\w-]*_[0-9A-F]{8}\.[a-z0-9_]+|local\.[A-Za-z][\w-]*_[0-9A-F]{8}(?:\[\d+\])?|\bself\.[a-z0-9_]+/g;
 
 /** every block of a synthesized stack: [kind.type (or locals/output), name, config]. */
 function blocksOf(json: any): [string, string, unknown][] {
@@ -423,7 +425,11 @@ describeReal('every literal, resolved by terraform', [NEEDS.terraform], () => {
     const [policy] = Object.entries(resolved).filter(([k]) => k.startsWith('shape0--resource_cloudflare_zero_trust_access_policy--')).map(([, v]) => v as any);
     expect(policy.include).toEqual([{ email: { email: 'srhea@cloudflare.com' } }]);
     const [droplet] = Object.entries(resolved).filter(([k]) => k.startsWith('shape0--resource_digitalocean_droplet--')).map(([, v]) => v as any);
-    expect(droplet.user_data).toMatch(/^#cloud-config\n/);
+    // user_data: the cloud-config's text (a local, references aside), the CA key, the token.
+    expect(droplet.user_data).toBe('REF"REF\\n"REF"TUNNEL_TOKEN=REF\\n"REF');
+    const [text] = Object.entries(resolved).filter(([k]) => /^shape0--locals--Droplet_CloudConfig_[0-9A-F]{8}$/.test(k)).map(([, v]) => v as string[]);
+    expect(text[0]).toMatch(/^#cloud-config\n/);
+    expect(text.join('')).toContain('TrustedUserCAKeys /etc/ssh/ca.pub');
     expect(droplet.tags.filter((t: string) => !t.startsWith('cdad:'))).toEqual(['REF']);
   });
 });

@@ -73,12 +73,13 @@ describeReal('user_data size: fixed by the options, not the users', [NEEDS.cloud
     expect(userData(people(most))).toBe(userData(people(1)));
   });
 
-  test('the largest cloud-config (every switch that adds text) leaves more than half the limit, and cloud-init accepts it', () => {
+  test('the largest cloud-config (every switch that adds text) leaves more than a quarter of the limit to extraCloudConfig, and cloud-init accepts it', () => {
     const texts = [options(ca, token), options(ca, token, { allowPortForwarding: true }), options(ca, token, { restrictMetadataService: false })]
       .map((o) => renderCloudInit(o));
     const sizes = texts.map((t) => Buffer.byteLength(t, 'utf8'));
     expect(Math.max(...sizes)).toBe(sizes[1]);
-    expect(sizes[1]).toBeLessThan(USER_DATA_LIMIT_BYTES / 2);
+    // about 43 KB with the accounts agent and the cloudflared updater (both gzipped), so about 21 KB left.
+    expect(sizes[1]).toBeLessThan(USER_DATA_LIMIT_BYTES * 3 / 4);
     expect(cloudInitSchemaMany([texts[1]], dir)[0].valid).toBe(true);
   });
 

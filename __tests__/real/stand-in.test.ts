@@ -4,8 +4,9 @@
 // providers' schemas say. Also the reverse transformations (helpers/released-wiring.ts) that derive
 // 0.2.0's wiring from the library's JSON for the tests that show it fail.
 import { Testing } from 'cdktf';
+import { inlineUserData } from '../fixtures';
 import {
-  describeReal, FORCE_NEW, libraryStack, makeTempDir, mapInterpolations, NEEDS, removeTempDirs, SHAPES, standIn, StandIn,
+  cloudConfigInline, describeReal, FORCE_NEW, libraryStack, makeTempDir, mapInterpolations, NEEDS, removeTempDirs, SHAPES, standIn, StandIn,
   terraform, tfApplyOk, tfInit, tfPlan, tfPlanResult, tfState, tokenInTrustInput, tunnelIdStraightFromTunnel, withoutCreateBeforeDestroy,
   withoutFirewallDependsOn, withoutSensitive, withReleasedWiring,
 } from './helpers';
@@ -90,7 +91,10 @@ describe('the stand-in transformer', () => {
     expect(droplet.input.user_data).toBeUndefined();
     expect(droplet.input.size).toBe('s-1vcpu-1gb');
     // an argument of another stand-in: its configured value; a computed attribute (urn): its id.
-    expect(droplet.input.tags).toEqual([`\${terraform_data.${name('digitalocean_tag')}.triggers_replace.name}`]);
+    expect(droplet.input.tags[0]).toBe(`\${terraform_data.${name('digitalocean_tag')}.triggers_replace.name}`);
+    // the account tags are literals, copied as they are.
+    expect(droplet.input.tags.slice(1)).toEqual(synth.resource.digitalocean_droplet[name('digitalocean_droplet')].tags.slice(1));
+    expect(droplet.input.tags.slice(1).every((t: string) => t.startsWith('cdad:'))).toBe(true);
     expect(td[name('digitalocean_project_resources')].input.resources).toEqual([`\${terraform_data.${name('digitalocean_droplet')}.id}`]);
     expect(s.resourcesOf('digitalocean_droplet')[0].computedRead).toEqual(new Set(['urn']));
     // lifecycle and depends_on keep their meaning on the stand-in's attributes and addresses.
@@ -105,9 +109,13 @@ describe('the stand-in transformer', () => {
       tunnel_token: `\${sensitive(${token.address}.outputs.token)}`,
     } });
     // locals stay, by name, their references rewritten: the tunnel id the token reads.
-    const [tunnelId] = Object.keys(synth.locals);
-    expect(tunnelId).toMatch(/^Test_Tunnel_TunnelId_[0-9A-F]{8}$/);
-    expect(s.config.locals).toEqual({ [tunnelId]: `\${terraform_data.${name('cloudflare_zero_trust_tunnel_cloudflared')}.id}` });
+    // the cloud-config's text, which holds no reference, is kept as it is.
+    const [cloudConfig, tunnelId] = Object.keys(synth.locals);
+    expect([cloudConfig, tunnelId]).toEqual([expect.stringMatching(/^Test_CloudConfig_[0-9A-F]{8}$/), expect.stringMatching(/^Test_Tunnel_TunnelId_[0-9A-F]{8}$/)]);
+    expect(s.config.locals).toEqual({
+      [cloudConfig]: synth.locals[cloudConfig],
+      [tunnelId]: `\${terraform_data.${name('cloudflare_zero_trust_tunnel_cloudflared')}.id}`,
+    });
     // the data source: a state file, its arguments as defaults (the local included, as it is).
     expect(s.config.data.terraform_remote_state[token.name]).toEqual({
       backend: 'local', config: { path: token.stateFile },
@@ -190,7 +198,14 @@ describe('0.2.0\'s wiring, derived from the library\'s JSON (helpers/released-wi
 
   test('each transformation undoes its one change, and refuses a JSON that does not have it', () => {
     const json = synth('fleet', { userDataCausesReplacement: false });
-    const straight = tunnelIdStraightFromTunnel(json);
+    const inline = cloudConfigInline(json);
+    expect(inline.locals).toEqual(Object.fromEntries(Object.entries(json.locals).filter(([n]) => !n.startsWith('Fleet_CloudConfig_'))));
+    expect(Object.values<any>(inline.resource.digitalocean_droplet).map((d) => d.user_data))
+      .toEqual(Object.values<any>(inlineUserData(structuredClone(json)).resource.digitalocean_droplet).map((d) => d.user_data));
+    for (const d of Object.values<any>(inline.resource.digitalocean_droplet)) expect(d.user_data).toMatch(/^#cloud-config\n/);
+    expect(() => cloudConfigInline(inline)).toThrow(/reads no cloud-config local/);
+
+    const straight = tunnelIdStraightFromTunnel(inline);
     expect(straight.locals).toBeUndefined();
     for (const [name, token] of Object.entries<any>(straight.data[TOKEN])) {
       // its own tunnel: the one in the same scope.

@@ -2,7 +2,9 @@
 // the resource references are swapped for input variables), so this proves the cloud-config the
 // droplet receives is byte for byte what renderCloudInit gives for the same literal values, and
 // its tags are the firewall's and exactly the account tags renderAccountTags gives for its users
-// (hostile text in an email included).
+// (hostile text in an email included). user_data reads the cloud-config's text from the
+// construct's CloudConfig local, which terraform evaluates here as synthesized: the bytes are the
+// same as written inline, and as fixtures.inlineUserData's textual join gives.
 import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Testing } from 'cdktf';
@@ -19,12 +21,17 @@ describeReal('user_data and tags resolved by terraform', [NEEDS.terraform], () =
   let dir: string;
   let expression: string;
   let tagsExpression: string[];
+  let inlined: string;
 
   beforeAll(() => {
     dir = makeTempDir('tf-render');
     const synth = Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, users }));
-    const [droplet] = resourcesOf(synth, 'digitalocean_droplet');
+    const json = JSON.parse(synth);
+    const [droplet] = Object.values<any>(json.resource.digitalocean_droplet);
     const before = droplet.user_data as string;
+    // the text comes from the CloudConfig local, kept as synthesized below.
+    expect(before.match(/\$\{local\.Test_CloudConfig_[0-9A-F]{8}\[\d\]\}/g)).toHaveLength(3);
+    inlined = resourcesOf(synth, 'digitalocean_droplet')[0].user_data;
     expression = before
       .replace(/cloudflare_zero_trust_access_short_lived_certificate\.Test_Access_ShortLivedCertificate_[0-9A-F]+\.public_key/g, 'var.ca_public_key')
       .replace(/data\.cloudflare_zero_trust_tunnel_cloudflared_token\.Test_Tunnel_Token_[0-9A-F]+\.token/g, 'var.tunnel_token');
@@ -36,6 +43,7 @@ describeReal('user_data and tags resolved by terraform', [NEEDS.terraform], () =
     expect(tagsExpression.filter((t) => t.includes('var.tag_name'))).toHaveLength(1);
     writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({
       variable: { ca_public_key: { type: 'string' }, tunnel_token: { type: 'string' }, tag_name: { type: 'string', default: 'access-droplet-test' } },
+      locals: Object.fromEntries(Object.entries(json.locals).filter(([name]) => name.startsWith('Test_CloudConfig_'))),
       // the token flows as sensitive(): an output that shows it must say so.
       output: { user_data: { value: expression, sensitive: true }, tags: { value: tagsExpression } },
     }));
@@ -52,6 +60,12 @@ describeReal('user_data and tags resolved by terraform', [NEEDS.terraform], () =
   test('user_data equals renderCloudInit with the same literal values, and holds no user', () => {
     const userData = resolve(CA_KEY, TUNNEL_TOKEN);
     expect(userData).toBe(renderCloudInit({ caPublicKey: CA_KEY, tunnelToken: TUNNEL_TOKEN }));
+    // the tests' textual join of the local's text is what terraform evaluates.
+    const ca = /cloudflare_zero_trust_access_short_lived_certificate\.[\w-]+\.public_key/;
+    const token = /data\.cloudflare_zero_trust_tunnel_cloudflared_token\.[\w-]+\.token/;
+    expect(inlined.replace(/\$\{jsonencode\("\$\{([^}]+)\}\\n"\)\}/, (_, r) => (ca.test(r) ? JSON.stringify(`${CA_KEY}\n`) : '?'))
+      .replace(/\$\{jsonencode\("TUNNEL_TOKEN=\$\{sensitive\(([^)]+)\)\}\\n"\)\}/, (_, r) => (token.test(r) ? JSON.stringify(`TUNNEL_TOKEN=${TUNNEL_TOKEN}\n`) : '?'))
+      .replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')).toBe(userData);
     expect(userData).not.toMatch(/srhea|xyz|example\.com/);
   });
 

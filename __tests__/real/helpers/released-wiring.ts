@@ -1,5 +1,5 @@
 // the wiring of release 0.2.0, derived from the library's own JSON by explicit reverse
-// transformations, one per change of issues 17.4, 18.2 and 19.5. The real-terraform tests use
+// transformations, one per change of issues 16, 17.4, 18.2 and 19.5. The real-terraform tests use
 // them where they show the old wiring fail (so the test that proves the new one could fail) and
 // where they plan the upgrade of a deployed 0.2.0 stack.
 //
@@ -16,6 +16,7 @@ const FIREWALL = 'digitalocean_firewall';
 const LOCAL = /^\$\{local\.([\w-]+)\}$/;
 const TUNNEL_ID = new RegExp(`^\\$\\{${TUNNEL}\\.[\\w-]+\\.id\\}$`);
 const TRUST = /(^|_)DropletTrust_[0-9A-F]{8}$/;
+const TEXT_REFERENCE = /\$\{local\.([\w-]+)\[(\d+)\]\}/g;
 
 /**
  * As 0.2.0 wired it: the token data source's tunnel_id straight from the tunnel
@@ -34,6 +35,30 @@ export function tunnelIdStraightFromTunnel(json: TerraformJson): TerraformJson {
     token.tunnel_id = value;
     delete out.locals[local!];
   }
+  if (Object.keys(out.locals).length === 0) delete out.locals;
+  return out;
+}
+
+/**
+ * As 0.2.0 wrote it: each droplet's user_data with the cloud-config's text inline, not read from
+ * the construct's CloudConfig local (`${local.X[0]}...`). The text is the same: only where it is
+ * written changes.
+ */
+export function cloudConfigInline(json: TerraformJson): TerraformJson {
+  const out = structuredClone(json);
+  const used = new Set<string>();
+  for (const [name, droplet] of Object.entries<any>(out.resource?.[DROPLET] ?? {})) {
+    const inlined = String(droplet.user_data).replace(TEXT_REFERENCE, (ref: string, local: string, index: string) => {
+      const text = out.locals?.[local]?.[Number(index)];
+      if (typeof text !== 'string') throw new Error(`released wiring: ${name}.user_data refers to ${ref}, which is not a text of a local`);
+      used.add(local);
+      return text;
+    });
+    if (inlined === droplet.user_data) throw new Error(`released wiring: ${name}.user_data reads no cloud-config local`);
+    droplet.user_data = inlined;
+  }
+  if (used.size === 0) throw new Error('released wiring: no droplet');
+  for (const local of used) delete out.locals[local];
   if (Object.keys(out.locals).length === 0) delete out.locals;
   return out;
 }
@@ -94,7 +119,7 @@ export function withoutCreateBeforeDestroy(json: TerraformJson): TerraformJson {
  * or accessCaVersion).
  */
 export function withReleasedWiring(json: TerraformJson): TerraformJson {
-  let out = withoutFirewallDependsOn(withoutSensitive(tunnelIdStraightFromTunnel(json)));
+  let out = withoutFirewallDependsOn(withoutSensitive(tunnelIdStraightFromTunnel(cloudConfigInline(json))));
   if (Object.keys(out.resource?.terraform_data ?? {}).some((n) => TRUST.test(n))) out = tokenInTrustInput(out);
   if (Object.values<any>(out.resource?.[DROPLET] ?? {}).some((d) => d.lifecycle?.create_before_destroy === true)) out = withoutCreateBeforeDestroy(out);
   return out;

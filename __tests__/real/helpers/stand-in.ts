@@ -317,7 +317,7 @@ export function standIn(synth: string | TerraformJson, opts: StandInOptions = {}
     setDataOutputs: (dir, original, outputs) => {
       const d = plainData.find((x) => x.original === original);
       if (!d) throw new Error(`stand-in: no data source ${original}`);
-      const values: Record<string, unknown> = Object.fromEntries([...d.reads].map((a) => [a, `${a} of ${d.name}`]));
+      const values: Record<string, unknown> = Object.fromEntries([...d.reads].map((a) => [a, DATA_DEFAULTS[d.type]?.[a] ?? `${a} of ${d.name}`]));
       Object.assign(values, outputs.values ?? {});
       mkdirSync(join(dir, STATE_DIR), { recursive: true });
       writeFileSync(join(dir, d.stateFile), JSON.stringify(stateFile(values), null, 2));
@@ -325,6 +325,15 @@ export function standIn(synth: string | TerraformJson, opts: StandInOptions = {}
   };
   return self;
 }
+
+/**
+ * What a data source's attribute reads as when a test does not say, where "<attribute> of <name>"
+ * would fail a check the configuration makes on it: the organization's auth domain must be
+ * <team>.cloudflareaccess.com (the postcondition on the library's organization read).
+ */
+const DATA_DEFAULTS: Record<string, Record<string, string>> = {
+  cloudflare_zero_trust_organization: { auth_domain: 'standin.cloudflareaccess.com' },
+};
 
 // (data.)?type.name followed by attribute and index segments; only addresses of the
 // configuration are rewritten, anything else (functions, locals, var.) is left alone.

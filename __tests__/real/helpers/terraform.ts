@@ -16,7 +16,7 @@ function terraformEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** runs terraform (needs NEEDS.terraform) in `cwd`; returns stdout, throws unless it exits 0. */
 export function terraform(cwd: string, args: string[]): string {
-  return execFileSync('terraform', args, { cwd, env: terraformEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('terraform', args, { cwd, env: terraformEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 }
 
 /** how a terraform run ended. */
