@@ -250,7 +250,9 @@ describe('wait-for-tunnel', () => {
     const r = await run(baseEnv(api, { WAIT_TIMEOUT_SEC: '0.5' }), api);
 
     expect(r.code).toBe(1);
-    expect(r.ms).toBeLessThan(2000);
+    // without the bound the request would hang until jest gives up; the margin is for node's
+    // start-up on a loaded machine (it took over 2 s there), not for the wait.
+    expect(r.ms).toBeLessThan(5000);
     expect(r.stderr).toMatch(/no response within/);
     expect(r.stderr).toMatch(/no status was read/);
   });

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { AccessPlan } from '../plan/types';
 import { buildApplications, buildOrigin, buildSharedPolicy } from './access';
 import { Built, BuildContext, BuiltHost } from './context';
+import { withoutCreationStacks } from './creation-stacks';
 import { buildDroplets, buildFirewall } from './droplet';
 import { buildReadiness, defineReadinessScript } from './readiness';
 import { buildPrivateRoutes, buildTunnels } from './tunnel';
@@ -14,6 +15,10 @@ import { claimName } from './unique-names';
 
 /** creates what `plan` describes in `construct`, and returns it. */
 export function buildPlan(construct: Construct, plan: AccessPlan): Built {
+  return withoutCreationStacks(() => build(construct, plan));
+}
+
+function build(construct: Construct, plan: AccessPlan): Built {
   const path = construct.node.path;
   for (const c of plan.claims) claimName(construct, c.kind, c.value, `${path}${c.where}`, c.fix);
   for (const w of plan.warnings) Annotations.of(construct).addWarning(w);
