@@ -224,3 +224,57 @@ describe('no root through the side door', () => {
     expect(() => fleet([{ hostname: 'a.widgetcorp.tech', users: [{ email: 'x@example.com', groups: ['docker'] }] }])).toThrow(/groups has "docker"/);
   });
 });
+
+describe('unixNames: every entry maps a listed user to a valid Unix name', () => {
+  const droplet = (props: Partial<AccessDropletProps>) => () => Testing.synthScope((s) => new AccessDroplet(s, 'Test', { ...minimalProps, ...props } as AccessDropletProps));
+  const fleet = (props: Record<string, unknown>) => () => Testing.synthScope((s) => new AccessDropletFleet(s, 'Fleet', {
+    accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web', users: ['srhea@cloudflare.com'],
+    hosts: [{ hostname: 'a.widgetcorp.tech' }, { hostname: 'b.widgetcorp.tech', users: ['Ann.Lee@example.com'] }], ...props,
+  } as any));
+
+  test('an entry no listed user has is refused, naming it, in both constructs and the tag renderer', () => {
+    const typo = { 'srhea@cloudfare.com': 'sr' };
+    expect(droplet({ unixNames: typo })).toThrow('unixNames["srhea@cloudfare.com"] names no listed user; fix the email or remove the entry');
+    expect(fleet({ unixNames: typo })).toThrow('unixNames["srhea@cloudfare.com"] names no listed user');
+    expect(() => renderAccountTags({ users: ['srhea@cloudflare.com'], unixNames: typo })).toThrow('unixNames["srhea@cloudfare.com"] names no listed user');
+  });
+
+  test('an unused entry whose name is no Unix name, or a reserved one, is refused too', () => {
+    const users = ['srhea@cloudflare.com', 'jane@example.com'];
+    expect(droplet({ users, unixNames: { 'jane@example.com': 'jane', 'srhea@cloudflare.com': 'srhea' }, ...{} })).not.toThrow();
+    // srhea has her own unixName, so the map entry is not used, but its value is still checked.
+    const own = [{ email: 'srhea@cloudflare.com', unixName: 'sr' }];
+    expect(droplet({ users: own, unixNames: { 'srhea@cloudflare.com': 'Not A Name ${x}' } })).toThrow('unixNames["srhea@cloudflare.com"] "Not A Name ${x}" is not a valid Unix user name');
+    expect(droplet({ users: own, unixNames: { 'srhea@cloudflare.com': 'daemon' } })).toThrow('unixNames["srhea@cloudflare.com"] "daemon" is reserved for the system');
+    expect(droplet({ users: own, unixNames: { 'srhea@cloudflare.com': 7 as unknown as string } })).toThrow('unixNames["srhea@cloudflare.com"] 7 is not a valid Unix user name');
+  });
+
+  test('keys are case-insensitive: a repeated key is refused; a key in another case still applies', () => {
+    expect(droplet({ unixNames: { 'srhea@cloudflare.com': 'a', 'SRHEA@cloudflare.com': 'b' } })).toThrow('unixNames["SRHEA@cloudflare.com"] repeats "srhea@cloudflare.com"');
+    expect(droplet({ unixNames: { 'SRhea@Cloudflare.com': 'sr' } })).not.toThrow();
+  });
+
+  test('a fleet entry may name a user listed on one host only', () => {
+    expect(fleet({ unixNames: { 'ann.lee@example.com': 'ann' } })).not.toThrow();
+    expect(fleet({ unixNames: [] })).toThrow(/unixNames must be an object of email to Unix name/);
+  });
+
+  test('generated maps: accepted exactly when every key is a listed user and every name valid and unreserved', () => {
+    const emails = ['srhea@cloudflare.com', 'jane@example.com', 'ann@example.com', 'bob@example.com'];
+    const names = ['sr', 'jd', 'Root', 'root', 'a b', '', 'x'.repeat(33), 'ok_1', 'nobody', '_x'];
+    let seed = 7;
+    const rand = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    let accepted = 0;
+    for (let i = 0; i < 300; i++) {
+      const users = emails.slice(0, 1 + rand(emails.length));
+      const map: Record<string, string> = {};
+      for (let k = rand(3); k > 0; k--) map[emails[rand(emails.length)]] = names[rand(names.length)];
+      // one name per user, or two users would share an account: keep the names distinct.
+      const distinct = new Set(Object.values(map)).size === Object.keys(map).length;
+      const ok = distinct && Object.entries(map).every(([e, n]) => users.includes(e) && UNIX_NAME_PATTERN.test(n) && !['root', 'nobody'].includes(n));
+      const run = () => renderAccountTags({ users, unixNames: map });
+      if (ok) { expect(run).not.toThrow(); accepted++; } else expect(run).toThrow();
+    }
+    expect(accepted).toBeGreaterThan(30);
+  });
+});

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Fn, Token } from 'cdktf';
 import { AccountRecord, encodeAccountTags } from './account-tags';
-import { AccessUserInput, CertificatePrincipals, resolveUsers, ResolvedUser, UnixNaming, userWarnings } from './users';
+import { AccessUserInput, CertificatePrincipals, checkUnixNames, resolveUsers, ResolvedUser, UnixNaming, userWarnings } from './users';
 
 // the enum lives with the users, whose checks depend on it; it stays exported from here too.
 export { CertificatePrincipals };
@@ -271,6 +271,7 @@ export function renderAccountTagsWithWarnings(options: AccountTagsOptions): { ta
   }
   // when certificates carry the email's local part, this refuses two people with one principal.
   const users = resolveUsers(options.users, 'users', options, principals);
+  checkUnixNames(options, Array.isArray(options.users) ? options.users : []);
   return { tags: encodeAccountTags(accountRecords(users, principals)), warnings: userWarnings(users) };
 }
 

@@ -257,6 +257,40 @@ export function validateEmail(field: string, email: unknown): string {
  * system group outside the safe list without `sudo`), at least one user, and, when certificates carry the
  * email's local part, one principal per person (see {@link checkPrincipalCollisions}).
  */
+/**
+ * Every `unixNames` entry maps a listed user to a valid, unreserved Unix name. An entry that no
+ * listed user has (a misspelt address, a person removed from `users` but not from the map) would
+ * otherwise be ignored without a word, and its name checked only once someone is listed again.
+ * `users` is every user list the entries apply to (a fleet's common and per-host users).
+ */
+export function checkUnixNames(naming: UnixNaming, users: readonly AccessUserInput[]): void {
+  const map = naming.unixNames;
+  if (map === undefined) return;
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new Error(`unixNames must be an object of email to Unix name, e.g. { "jane.doe@example.com": "jdoe" }; got ${JSON.stringify(map)}`);
+  }
+  const listed = new Set<string>();
+  for (const u of users) {
+    const email = typeof u === 'string' ? u : (u as AccessUser | null)?.email;
+    if (typeof email === 'string') listed.add(email.toLowerCase());
+  }
+  const seen = new Map<string, string>();
+  for (const [email, name] of Object.entries(map)) {
+    validateEmail('unixNames key', email);
+    const field = `unixNames[${JSON.stringify(email)}]`;
+    const before = seen.get(email.toLowerCase());
+    if (before !== undefined) throw new Error(`${field} repeats ${JSON.stringify(before)} (emails are case-insensitive); remove one`);
+    seen.set(email.toLowerCase(), email);
+    if (typeof name !== 'string' || !UNIX_NAME_PATTERN.test(name)) {
+      throw new Error(`${field} ${JSON.stringify(name)} is not a valid Unix user name (${UNIX_NAME_PATTERN.source})`);
+    }
+    if (isReserved(name)) throw new Error(`${field} "${name}" is reserved for the system; pick another name`);
+    if (!listed.has(email.toLowerCase())) {
+      throw new Error(`${field} names no listed user; fix the email or remove the entry (it would be ignored)`);
+    }
+  }
+}
+
 export function resolveUsers(
   users: readonly AccessUserInput[] | undefined,
   field = 'users',

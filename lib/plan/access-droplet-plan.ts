@@ -6,7 +6,7 @@ import { AccessMode } from '../access-mode';
 import { ACCESS_POLICY_OPTION_KEYS, resolvePolicyRules } from '../access-policy-rules';
 import { renderSshConfig } from '../ssh-config';
 import { DROPLET_OPTION_KEYS } from '../droplet-options';
-import { CertificatePrincipals, resolveUsers, UNIX_NAMING_KEYS } from '../users';
+import { CertificatePrincipals, checkUnixNames, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId } from '../validation';
 import { checkApplicationOptions, checkCaVersion, checkPolicyIds, infrastructureApplication, planOrigin, policyPlan, selfHostedApplication } from './access';
 import { planAccountTags, planCreateBeforeDestroy, planDroplet, planDropletExtras, planDropletSettings, planUserData } from './droplet';
@@ -48,6 +48,7 @@ export function planAccessDroplet(props: AccessDropletProps, id: string): Access
   checkInZone(props.hostname, props.zoneName);
   const principals = infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART;
   const users = resolveUsers(props.users, 'users', props, principals);
+  checkUnixNames(props, props.users ?? []);
   const settings = planDropletSettings(props);
   const name = props.name ?? nameFromHostname(props.hostname, id);
   if (!Token.isUnresolved(name) && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {

@@ -8,7 +8,7 @@ import { ACCESS_POLICY_OPTION_KEYS, ResolvedPolicyRules, resolvePolicyRules } fr
 import { AccessRule } from '../access-rule';
 import { DROPLET_OPTION_KEYS } from '../droplet-options';
 import { renderSshConfig } from '../ssh-config';
-import { CertificatePrincipals, checkPrincipalCollisions, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
+import { CertificatePrincipals, checkPrincipalCollisions, checkUnixNames, ResolvedUser, resolveUsers, UNIX_NAMING_KEYS } from '../users';
 import { validateHostname, validateId, validateImage, validateRegion, validateSize, validateTag } from '../validation';
 import { checkCaVersion, checkSessionDuration, infrastructureApplication, planOrigin, policyPlan, selfHostedApplication } from './access';
 import { nameFromHostname, unique, volumeClaims } from './access-droplet-plan';
@@ -64,6 +64,7 @@ export function planFleet(props: AccessDropletFleetProps): AccessPlan {
   }
   const principals = infrastructure ? CertificatePrincipals.UNIX_NAME : CertificatePrincipals.EMAIL_LOCAL_PART;
   const commonUsers = resolveUsers(props.users, 'users', props, principals);
+  checkUnixNames(props, [...(props.users ?? []), ...(Array.isArray(props.hosts) ? props.hosts.flatMap((h) => (Array.isArray(h?.users) ? h.users : [])) : [])]);
   const settings = planDropletSettings(props);
   const members = planMembers(props, principals, commonUsers);
   const groups = groupMembers(members);
