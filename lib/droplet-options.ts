@@ -77,11 +77,12 @@ export interface DropletOptions {
   readonly cloudflaredAptKeyUrl?: string;
 
   /**
-   * Whether the droplet keeps cloudflared current from `cloudflaredAptUrl`: daily (at a random time
-   * per host, 00:00-06:00 UTC), a newer release is installed, the tunnel restarted onto it (which
-   * ends the SSH sessions open through it) and checked; a release that does not come up is rolled
-   * back to the previous binary and skipped, so the host is never left without a running
-   * connector. Cloudflare supports each cloudflared release for a year, and Debian's and Ubuntu's
+   * Whether the droplet keeps cloudflared current from `cloudflaredAptUrl`, never leaving the host
+   * without a running connector.
+   *
+   * Daily (at a random time per host, 00:00-06:00 UTC), a newer release is installed, the tunnel
+   * restarted onto it (which ends the SSH sessions open through it) and checked. A release that
+   * does not come up is rolled back to the previous binary and skipped. Cloudflare supports each cloudflared release for a year, and Debian's and Ubuntu's
    * unattended upgrades do not cover its repository. `false` leaves cloudflared at the version
    * installed at first boot.
    *
