@@ -33,7 +33,7 @@ function documentOf(tags: string[]): string {
 }
 
 describe('encodeAccountTags', () => {
-  test('writes the document of DESIGN.md §1 and round-trips', () => {
+  test('writes the document described at encodeAccountTags and round-trips', () => {
     const tags = encodeAccountTags([jdoe]);
     expect(documentOf(tags)).toBe(
       '{"v":1,"accounts":[{"name":"jdoe","email":"jane.doe@example.com","principals":["Jane.Doe","jane.doe"],"sudo":true,"groups":["www-data"]}]}',

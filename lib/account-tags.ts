@@ -44,12 +44,13 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const ACCOUNT_KEYS = ['name', 'email', 'principals', 'sudo', 'groups'];
 
 /**
- * The tags that carry `accounts` (DESIGN.md §1): deterministic (the same accounts in any order give
+ * The tags that carry `accounts`: deterministic (the same accounts in any order give
  * the same tags), each matching `^[a-z0-9:]{1,255}$`.
  *
  * The document is `{"v":1,"accounts":[...]}` with accounts sorted by name and principals and
- * groups sorted and deduplicated; its raw DEFLATE (level 9) is written in lower-case base32
- * without padding, cut into chunks of at most 200 characters, and tag i is
+ * groups sorted and deduplicated, its UTF-8 written in lower-case base32 without padding (not
+ * compressed: zlib builds write different bytes, and the tags must not change from machine to
+ * machine), cut into chunks of at most 200 characters, and tag i is
  * `cdad:<gen>:<i>:<n>:<chunk>` where gen is the first 12 hex digits of the payload's sha256.
  *
  * @throws when a record is invalid (naming the field and value) or the list needs more than 99 tags
@@ -136,11 +137,10 @@ function decodeGeneration(gen: string, chunks: Map<number, { n: number; chunks: 
   const bytes = unbase32(payload);
   if (bytes === undefined) return { error: 'the payload is not canonical base32' };
   if (bytes.length > MAX_DOCUMENT_BYTES) return { error: `the document is larger than ${MAX_DOCUMENT_BYTES} bytes` };
-  const inflated = bytes;
   let text: string;
   let doc: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(inflated);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     doc = JSON.parse(text);
   } catch {
     return { error: 'the document is not UTF-8 JSON' };
@@ -154,7 +154,7 @@ function decodeGeneration(gen: string, chunks: Map<number, { n: number; chunks: 
 
 /**
  * What is wrong with a parsed document, or undefined: the rules the host agent checks before it
- * changes anything (DESIGN.md §1).
+ * changes anything (the format is described at {@link encodeAccountTags}).
  */
 function validateDocument(doc: unknown): string | undefined {
   if (!isObject(doc)) return 'the document is not a JSON object';
