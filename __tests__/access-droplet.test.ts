@@ -288,6 +288,8 @@ describe('AccessDroplet waitForReady', () => {
           CF_TUNNEL_ID: expect.stringMatching(/^\$\{cloudflare_zero_trust_tunnel_cloudflared\.Test_Tunnel_[0-9A-F]+\.id\}$/),
           WAIT_HOSTNAME: 'droplet.widgetcorp.tech',
           WAIT_TIMEOUT_SEC: '900',
+          // only a connector started since this droplet was created counts (create_before_destroy).
+          WAIT_SINCE: expect.stringMatching(/^\$\{digitalocean_droplet\.Test_Droplet_[0-9A-F]+\.created_at\}$/),
         },
       },
     }]);

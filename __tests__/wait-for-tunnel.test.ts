@@ -220,6 +220,61 @@ describe('wait-for-tunnel', () => {
     expect(r.stdout).toMatch(/^wait-for-tunnel: tunnel c2a4b1e0-[^ ]+ is healthy after [\d.]+s\n$/);
   });
 
+  describe('WAIT_SINCE: a replacement droplet is waited for while the old one keeps the tunnel healthy', () => {
+    const SINCE = '2026-12-01T10:00:00Z';
+    const client = (id: string, runAt: string | undefined, conns = [conn('ams01')]) => ({ id, ...(runAt ? { run_at: runAt } : {}), conns });
+    const old = client('old-droplet', '2026-11-30T08:00:00Z');
+    const fresh = client('new-droplet', '2026-12-01T10:01:30Z', [conn('fra06')]);
+
+    test('the old droplet\'s connector alone does not count; the new one does', async () => {
+      const api = await fakeApi([tunnel('healthy')], [ok([old]), ok([old]), ok([old, fresh])]);
+      const r = await run(baseEnv(api, { WAIT_SINCE: SINCE }), api);
+
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/only connectors that started before 2026-12-01T10:00:00\.000Z: the droplet this one replaces/);
+      // counted: the new connector's one connection, not the old one's.
+      expect(r.stdout).toMatch(/is healthy with 1 connection \(fra06\)/);
+      expect(api.tunnelRequests()).toHaveLength(3);
+    });
+
+    test('times out (exit 1) when only the old connector is ever there, which fails the deploy before the old droplet goes', async () => {
+      const api = await fakeApi([tunnel('healthy')], [ok([old])]);
+      const r = await run(baseEnv(api, { WAIT_SINCE: SINCE, WAIT_TIMEOUT_SEC: '0.5' }), api);
+
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/the droplet this one replaces/);
+    });
+
+    test('a connector without run_at counts by its connections\' opened_at; one that says neither never counts', async () => {
+      const opened = { id: 'new', conns: [{ ...conn('lhr01'), opened_at: '2026-12-01T10:02:00Z' }] };
+      const silent = client('unknown', undefined);
+      const a = await fakeApi([tunnel('healthy')], [ok([silent, opened])]);
+      const ra = await run(baseEnv(a, { WAIT_SINCE: SINCE }), a);
+      expect(ra.code).toBe(0);
+      expect(ra.stdout).toMatch(/with 1 connection \(lhr01\)/);
+
+      const b = await fakeApi([tunnel('healthy')], [ok([silent])]);
+      const rb = await run(baseEnv(b, { WAIT_SINCE: SINCE, WAIT_TIMEOUT_SEC: '0.5' }), b);
+      expect(rb.code).toBe(1);
+    });
+
+    test('a connections answer it cannot read is not taken as ready (without WAIT_SINCE it is)', async () => {
+      const api = await fakeApi([tunnel('healthy')], [ok({ unexpected: true })]);
+      const r = await run(baseEnv(api, { WAIT_SINCE: SINCE, WAIT_TIMEOUT_SEC: '0.5' }), api);
+
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/connections unreadable: cannot tell a new connector from the old/);
+    });
+
+    test.each(['yesterday', '2026-12-01', '2026-12-01 10:00:00', '${digitalocean_droplet.x.created_at}', '2026-13-45T99:00:00Z'])(
+      'fails with exit 2 on WAIT_SINCE=%s', async (value) => {
+        const r = await run(baseEnv(undefined, { CF_API_BASE: 'http://127.0.0.1:9', WAIT_SINCE: value }));
+
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(`WAIT_SINCE must be an RFC 3339 time such as 2026-01-25T18:22:34Z, got "${value}"`);
+      });
+  });
+
   test('treats a missing status as not ready rather than crashing', async () => {
     const api = await fakeApi([ok(null), tunnel(undefined), tunnel('healthy')]);
     const r = await run(baseEnv(api), api);

@@ -12,6 +12,9 @@
 //   WAIT_TIMEOUT_SEC      default 600; fractions allowed
 //   WAIT_INTERVAL_SEC     default 10; fractions allowed
 //   WAIT_HOSTNAME         optional; only used in messages
+//   WAIT_SINCE            optional RFC 3339 time (the droplet's created_at): only connectors that
+//                         started at or after it count, so a replacement droplet is waited for
+//                         even while the droplet it replaces still holds the tunnel healthy
 //
 // exit codes: 0 healthy (one line on stdout), 1 timed out, 2 an error that retrying cannot fix
 // (bad input, token rejected, tunnel not found, unexpected client error). Progress goes to stderr.
@@ -139,7 +142,30 @@ function readConfig() {
     timeoutMs: seconds('WAIT_TIMEOUT_SEC', 600),
     intervalMs: seconds('WAIT_INTERVAL_SEC', 10),
     hostname: env('WAIT_HOSTNAME'),
+    sinceMs: since(),
   };
+}
+
+/** WAIT_SINCE as epoch milliseconds, or undefined when it is not set. */
+function since() {
+  const v = env('WAIT_SINCE');
+  if (!v) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(ms)) throw new Fatal(`WAIT_SINCE must be an RFC 3339 time such as 2026-01-25T18:22:34Z, got "${v}"`);
+  return ms;
+}
+
+/**
+ * When a connector started: its run_at, else its earliest connection's opened_at; NaN if it says
+ * neither (it then never counts as new).
+ */
+function startedAt(client) {
+  const run = typeof client.run_at === 'string' ? Date.parse(client.run_at) : NaN;
+  if (!Number.isNaN(run)) return run;
+  const opened = (Array.isArray(client.conns) ? client.conns : [])
+    .map((x) => (x && typeof x.opened_at === 'string' ? Date.parse(x.opened_at) : NaN))
+    .filter((t) => !Number.isNaN(t));
+  return opened.length ? Math.min(...opened) : NaN;
 }
 
 /**
@@ -296,8 +322,16 @@ async function confirm(cfg, requestTimeoutMs) {
   if (isRetryable(res)) {
     return { retry: true, note: `status is healthy, but listing connections answered HTTP ${res.status}`, retryAfter: retryAfterMs(res.headers) };
   }
-  const clients = res.status >= 200 && res.status < 300 && res.json && Array.isArray(res.json.result) ? res.json.result : undefined;
-  if (!clients) return { ready: true, connections: undefined, colos: [] };
+  const listed = res.status >= 200 && res.status < 300 && res.json && Array.isArray(res.json.result) ? res.json.result : undefined;
+  if (!listed) {
+    // without the list, a connector that started since WAIT_SINCE cannot be told from an older one.
+    if (cfg.sinceMs !== undefined) return { ready: false, status: 'healthy (connections unreadable: cannot tell a new connector from the old)' };
+    return { ready: true, connections: undefined, colos: [] };
+  }
+  const clients = cfg.sinceMs === undefined ? listed : listed.filter((c) => c && typeof c === 'object' && startedAt(c) >= cfg.sinceMs);
+  if (clients.length === 0 && listed.length > 0) {
+    return { ready: false, status: `healthy (only connectors that started before ${new Date(cfg.sinceMs).toISOString()}: the droplet this one replaces)` };
+  }
 
   const conns = [];
   for (const c of clients) {

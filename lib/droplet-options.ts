@@ -116,6 +116,11 @@ export interface DropletOptions {
    * provisioner on a `null_resource`: configure the `null` provider in your stack, and export
    * `CLOUDFLARE_API_TOKEN` (the token needs Account › Cloudflare Tunnel › Read).
    *
+   * Only a connector that started after the droplet was created counts: when a droplet is
+   * replaced (created before the old one is destroyed), the old droplet is destroyed only once the
+   * new one's cloudflared is connected, and a new droplet that never connects fails the deploy
+   * while the old one still serves.
+   *
    * @default false
    */
   readonly waitForReady?: boolean;

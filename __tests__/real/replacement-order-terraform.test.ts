@@ -88,6 +88,9 @@ describeReal('replacing droplets under real terraform', [NEEDS.terraform], () =>
       const dependents = [...plan.changes.values()].filter((c) => c.actions.join() !== 'no-op' && c.address !== droplet.address &&
         JSON.stringify(s.config.resource.terraform_data[c.address.split('.')[1]] ?? {}).includes(`${droplet.address}.`));
       expect(dependents.length).toBeGreaterThan(0);
+      // the readiness wait among them: it counts only connectors started since the new droplet's
+      // created_at (WAIT_SINCE), so the old droplet goes once the new one is reachable.
+      expect(dependents.filter((d) => /WaitForReady/.test(d.address))).toHaveLength(1);
       for (const dep of dependents) {
         const last = dep.actions[dep.actions.length - 1] === 'create' ? 'create' : 'update';
         expect(at(events, dep.address, 'apply_complete', last)).toBeLessThan(destroying);

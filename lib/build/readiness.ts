@@ -8,8 +8,9 @@ import { BuildContext } from './context';
 
 /**
  * Per host, when the plan asks for it: a null_resource whose local-exec provisioner polls
- * Cloudflare until the tunnel is healthy, so `cdktf deploy` returns only when SSH through Access
- * can work. It runs after the droplet, the tunnel's config, the firewall and what makes the host
+ * Cloudflare until the tunnel has a healthy connector that started after the droplet was created,
+ * so `cdktf deploy` returns only when SSH through Access can work, and a droplet replaced
+ * create-before-destroy is destroyed only once its replacement is reachable. It runs after the droplet, the tunnel's config, the firewall and what makes the host
  * reachable in its mode (the DNS record, or the private route). The poller is copied into the
  * stack's output as an asset (a path relative to the stack, valid on any machine) and reads the
  * API token from CLOUDFLARE_API_TOKEN in the deploying shell, never from the synthesized JSON.
@@ -38,6 +39,10 @@ export function buildReadiness(ctx: BuildContext): void {
           CF_TUNNEL_ID: tunnelId,
           WAIT_HOSTNAME: host.hostname,
           WAIT_TIMEOUT_SEC: String(readiness.timeoutSec),
+          // a replacement droplet is created before the old one is destroyed, and the old one's
+          // connector keeps the tunnel healthy: count only connectors started since this droplet
+          // was created, so the old droplet goes only once the new one is reachable.
+          WAIT_SINCE: droplet.createdAt,
         },
       }],
     }));
