@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { AccessUserInput, UnixNameStyle } from '../../lib/users';
-import { CertificatePrincipals, CloudInit, CloudInitOptions } from '../../lib/cloud-init';
+import { CertificatePrincipals, CloudInit, CloudInitOptions, METADATA_GUARD_ALLOW_DROP_INS } from '../../lib/cloud-init';
 import {
   cloudInitSchema, cloudInitSchemaMany, cloudInitTopLevelKeys, describeReal, fakeTunnelToken, KeyPair, makeTempDir, NEEDS,
   newKeyPair, options, parseCloudConfig, removeTempDirs, renderCloudInit, writeFilesWithCloudInit,
@@ -64,7 +64,8 @@ function expectedWriteFiles(unixNames: string[]): Record<string, [string, string
     '/etc/systemd/system/cloudflared-access.service': ['root:root', '0644'],
     '/usr/local/lib/cdktf-access-droplet/metadata-guard': ['root:root', '0755'],
     '/etc/systemd/system/cdktf-metadata-guard.service': ['root:root', '0644'],
-    '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    '/etc/systemd/system/-.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+    ...Object.fromEntries(METADATA_GUARD_ALLOW_DROP_INS.map((p) => [p, ['root:root', '0644']])),
     '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
     '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
     '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
