@@ -22,7 +22,7 @@
  * - `E2E_TIMEOUT_SEC` (default 2400): the whole run is abandoned after this long.
  * - `E2E_KEEP=1`: keep the scratch directories (metadata, console log, keys) even on success.
  * - `E2E_PARALLEL` (default 1): boot the two VMs of an image side by side (`0`: one after the other).
- * - `E2E_VM_CPUS` (default 1 side by side, 2 one after the other), `E2E_QEMU_CPU` (default max):
+ * - `E2E_VM_CPUS` (default 1 side by side, 2 one after the other), `E2E_QEMU_CPU` (default qemu64):
  *   each guest's CPUs and CPU model.
  * - `E2E_BOOT_PATHS` (default `DigitalOcean,ConfigDrive`): which boot paths to run.
  */
@@ -34,7 +34,7 @@ import { renderCloudInit } from '../lib/cloud-init';
 import { checkExtraCloudConfig, composeUserData } from '../lib/user-data';
 import { publishStandin } from './apt';
 import { EXTRA_CLOUD_CONFIG } from './assertions';
-import { assertions, JDOE, SRHEA, USERS } from './assertions';
+import { assertions, JDOE, Share, shareOf, SRHEA, USERS } from './assertions';
 import { Checks, ImageFacts, show, summaryLine } from './checks';
 import { buildConfigDrive } from './configdrive';
 import { cacheEntries, Distro, DISTROS, ensureImage, Image, prune } from './image';
@@ -132,7 +132,7 @@ const current: { vms: Set<Vm>; scratch: Set<string>; lock?: string } = { vms: ne
  * in `checks`. Each run has its own keys, token, droplet and metadata service: two runs of one
  * image share only the image (its disk is a read-only backing file, `-snapshot`).
  */
-async function testRun(image: Image, path: BootPath, timings: Timings, checks: Checks): Promise<ImageFacts> {
+async function testRun(image: Image, path: BootPath, share: Share, timings: Timings, checks: Checks): Promise<ImageFacts> {
   const name = image.distro.name;
   const label = `${name} ${path}`;
   const say = (m: string) => checks.log(m);
@@ -212,7 +212,7 @@ async function testRun(image: Image, path: BootPath, timings: Timings, checks: C
     const publishCloudflared = publisher(image, dir, (input) =>
       client.ssh(vm!.sshPort, JDOE.unix, certs.jdoe, `base64 -d | sudo -n tar -x -C ${image.aptUrl.replace(/^file:\/\//, '')}`, { input }));
     facts = await timings.time(`${label} checks`, () => assertions({
-      checks, client, sshPort: vm!.sshPort, status, certs, metadata, droplet, tunnelToken: token, bootPath: path, uuid, publishCloudflared,
+      checks, client, sshPort: vm!.sshPort, status, certs, metadata, droplet, tunnelToken: token, bootPath: path, uuid, publishCloudflared, share,
     }));
     if (client.penalties > 0) say(`sshd shut out ${client.penalties} connection attempts after failed logins (PerSourcePenalties); each was retried`);
   } catch (e) {
@@ -252,7 +252,7 @@ function publisher(image: Image, dir: string, push: (input: string) => Promise<R
 async function testImage(image: Image, paths: BootPath[], timings: Timings): Promise<{ line: string; checks: Checks }[]> {
   const one = async (path: BootPath) => {
     const checks = new Checks(undefined, `${image.distro.name} ${path}`);
-    const facts = await testRun(image, path, timings, checks);
+    const facts = await testRun(image, path, shareOf(path, paths), timings, checks);
     return { checks, line: summaryLine(image.distro.name, facts, checks) };
   };
   if (PARALLEL) return Promise.all(paths.map(one));
@@ -313,27 +313,22 @@ async function main(): Promise<number> {
     await fs.mkdir(CACHE_DIR, { recursive: true });
     current.lock = await takeLock(join(CACHE_DIR, 'lock'));
     await prune(CACHE_DIR, cacheEntries(DISTROS));
-    let source: { mirror: string; httpProxy?: string } | undefined;
-    const mirror = async () => {
-      if (!source) {
+    let source: Promise<{ mirror: string; httpProxy?: string }> | undefined;
+    const mirror = () => {
+      source ??= (async () => {
         const { mirror: m, from } = resolveMirror();
-        source = { mirror: m, httpProxy: await aptHttpProxy() };
-        log(`debian mirror ${m} (from ${from})${source.httpProxy ? `, apt's http proxy ${source.httpProxy}` : ''}`);
-      }
+        const found = { mirror: m, httpProxy: await aptHttpProxy() };
+        log(`debian mirror ${m} (from ${from})${found.httpProxy ? `, apt's http proxy ${found.httpProxy}` : ''}`);
+        return found;
+      })();
       return source;
     };
-    // the images are built one after the other, ahead of the boots: on a cold cache the next
-    // release's debootstrap (mostly waiting on the mirror) runs while this one's VMs boot.
-    const images: Promise<Image>[] = [];
-    for (const distro of distros) {
-      const previous = images[images.length - 1]?.catch(() => undefined);
-      images.push((async () => {
-        await previous;
-        return ensureImage(CACHE_DIR, distro, timings, mirror);
-      })());
-      // a failure is reported with its release below, not as an unhandled rejection now.
-      images[images.length - 1].catch(() => undefined);
-    }
+    // every image is built at once, ahead of the boots: on a cold cache both debootstraps (much
+    // of it waiting on the mirror) run side by side, and the second one's tail beside the first
+    // release's VMs.
+    const images = distros.map((distro) => ensureImage(CACHE_DIR, distro, timings, mirror));
+    // a failure is reported with its release below, not as an unhandled rejection now.
+    for (const image of images) image.catch(() => undefined);
     for (const [i, distro] of distros.entries()) {
       let results: { line: string; checks: Checks }[];
       try {
