@@ -324,16 +324,21 @@ async function main(): Promise<number> {
       return source;
     };
     // every image is built at once, ahead of the boots: on a cold cache both debootstraps (much
-    // of it waiting on the mirror) run side by side, and the second one's tail beside the first
-    // release's VMs.
+    // of it waiting on the mirror) run side by side, and the slower one beside the VMs of the
+    // release whose image was ready first.
     const images = distros.map((distro) => ensureImage(CACHE_DIR, distro, timings, mirror));
     // a failure is reported with its release below, not as an unhandled rejection now.
     for (const image of images) image.catch(() => undefined);
-    for (const [i, distro] of distros.entries()) {
+    // the releases boot in the order their images are ready, one release's boots at a time.
+    const pending = new Map(images.map((image, i) => [i, image.then(() => i, () => i)]));
+    const done: { line: string; checks: Checks }[][] = [];
+    while (pending.size > 0) {
+      const i = await Promise.race(pending.values());
+      pending.delete(i);
+      const distro = distros[i];
       let results: { line: string; checks: Checks }[];
       try {
-        const image = await images[i];
-        results = await testImage(image, paths, timings);
+        results = await testImage(await images[i], paths, timings);
       } catch (e) {
         const checks = new Checks(undefined, distro.name);
         checks.fail(`${distro.name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -341,10 +346,12 @@ async function main(): Promise<number> {
       }
       for (const { checks, line } of results) {
         count(checks);
-        summaries.push(line);
         log(line);
       }
+      done[i] = results;
     }
+    // the summary lines at the end in release order, whatever order the releases ran in.
+    for (const results of done) for (const { line } of results ?? []) summaries.push(line);
   } catch (e) {
     totals.failed++;
     log(`FAIL - ${e instanceof Error ? e.message : String(e)}`);
