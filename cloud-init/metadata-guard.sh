@@ -1,9 +1,12 @@
 #!/bin/sh
-# Written by cdktf-access-droplet; cdktf-metadata-guard.service runs it at every boot.
+# Written by cdktf-access-droplet; cdktf-metadata-guard.service runs it at every boot, and the
+# nftables.service drop-in after each start, reload and stop of that service.
 # DigitalOcean's metadata service (169.254.169.254) serves this droplet's user_data, tunnel token
-# included, to any local process. Reject connections to it from login users (UID 1000 and up:
-# every Access user, and cloudflared's dynamic user); root and system services such as
-# DigitalOcean's agents keep it.
+# included, to any local process. Invariant: no process with UID 1000 or more reaches it. This
+# is the layer that goes by UID: reject every connection to it from UID 1000 and up (every
+# Access user, and cloudflared's dynamic user), wherever the process runs, including in the root
+# services the cgroup layer lets through (/etc/systemd/system/-.slice.d/cdktf-metadata-guard.conf);
+# root and system users such as DigitalOcean's agents keep it.
 set -eu
 if command -v nft >/dev/null 2>&1; then
   nft -f - <<'RULES'

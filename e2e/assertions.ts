@@ -1,16 +1,24 @@
 /**
  * The checks run against a booted VM, from the host: Access-style certificates log in and
- * everything else is refused, the cloud-config's files and services are in place, the
- * DigitalOcean datasource did the boot, and a login is no way to the metadata service or a pivot.
+ * everything else is refused, the cloud-config's files and services are in place, the datasource
+ * of the boot path did the boot, no process of an unprivileged user reaches the metadata service
+ * or the config drive, and a login is no pivot.
  */
 import { randomUUID } from 'crypto';
 import { readFileSync } from 'fs';
+import { METADATA_GUARD_ALLOWED_UNITS } from '../lib/cloud-init';
 import { AccessUserInput } from '../lib/users';
 import { assert, Checks, ImageFacts, show } from './checks';
 import { factsScript, imageFacts, sections } from './facts';
+import {
+  ALL_MINUTELY_SCRIPT, assertRefused, assertRootReads, CGROUPS, cronRebootScript, describeFetch, EARLY_ROOT_SCRIPT, Fetch,
+  minutelyWaitScript, parseFetches, refused, ROOT_FETCH, rootEventScript, rootFetchesScript, rootSections, RULESET_EVENTS,
+  userEventScript, userSetupScript,
+} from './guard';
 import { Droplet, MetadataService } from './metadata';
 import { Credential, offeredMethods, SshClient, wasRefused } from './ssh';
-import { log, RunResult } from './util';
+import { RunResult } from './util';
+import { BootPath } from './vm';
 
 export const SRHEA = { email: 'srhea@cloudflare.com', unix: 'srhea', principal: 'srhea' };
 export const JDOE = { email: 'jane.doe@example.com', unix: 'jdoe', principal: 'jane.doe' };
@@ -39,14 +47,56 @@ export interface Subject {
   readonly metadata: MetadataService;
   readonly droplet: Droplet;
   readonly tunnelToken: string;
+  /** how this VM booted: the datasource its checks expect. */
+  readonly bootPath: BootPath;
+  /** the VM's SMBIOS UUID, which the config drive's meta_data.json carries too. */
+  readonly uuid: string;
+  /**
+   * Publishes a stand-in cloudflared of `version` in the VM's local apt repository (`/srv/apt`,
+   * the source cloud-init configured), signed as the rest of it; `apt-get update` sees it next.
+   */
+  readonly publishCloudflared: (version: string) => Promise<void>;
+  /** which of the checks that do not depend on the boot path this boot runs (see {@link shareOf}). */
+  readonly share: Share;
+}
+
+/** The checks that do not depend on how the VM booted, for one boot of an image. */
+export interface Share {
+  /** ids of {@link RULESET_EVENTS} whose checks this boot runs. */
+  readonly events: readonly string[];
+  readonly tags: boolean;
+  readonly publish: boolean;
+}
+
+/**
+ * What one boot of an image runs of the checks that do not depend on the boot path. The metadata
+ * guard and the harness's tools are the same whichever datasource read the cloud-config, so when
+ * both boots of an image run, each proves the flushed ruleset (the cgroup layer alone, the
+ * weakest state) and half of the other ruleset events, and one harness tool each: every event is
+ * proven on every release, and the two boots, side by side, take about as long as each other.
+ * A boot that runs alone runs all of them.
+ */
+export function shareOf(path: BootPath, paths: readonly BootPath[]): Share {
+  const all = { events: RULESET_EVENTS.map((e) => e.id), tags: true, publish: true };
+  if (!(paths.includes('DigitalOcean') && paths.includes('ConfigDrive'))) return all;
+  return path === 'DigitalOcean'
+    ? { events: ['flush', 'start', 'reload'], tags: true, publish: false }
+    : { events: ['flush', 'restart', 'stop'], tags: false, publish: true };
 }
 
 /** Runs every check; returns what the VM said about itself, for the summary line. */
 export async function assertions(s: Subject): Promise<ImageFacts> {
   const { checks, client, certs } = s;
+  const log = (message: string) => checks.log(message);
+  // jdoe's and srhea's own certificates run their commands in one shared login each, once the
+  // checks that need fresh logins are done (see SshClient.share).
+  let sharing = false;
   const ssh = (user: string, cred: Credential, command: string, input?: string) =>
-    client.ssh(s.sshPort, user, cred, command, { input });
+    client.ssh(s.sshPort, user, cred, command, {
+      input, shared: sharing && ((user === JDOE.unix && cred === certs.jdoe) || (user === SRHEA.unix && cred === certs.srhea)),
+    });
   const asRoot = (script: string) => ssh(JDOE.unix, certs.jdoe, 'sudo -n sh -s', script);
+  const asSrhea = (script: string) => ssh(SRHEA.unix, certs.srhea, 'sh -s', script);
 
   await checks.check('cloud-init finished with status done', () => {
     assert(/^status: done$/m.test(s.status.stdout), `cloud-init status --wait --long: ${show(s.status)}`);
@@ -59,6 +109,21 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
       assert(r.code === 0 && r.stdout.trim() === u.unix, show(r));
     });
   }
+
+  for (const [u, cert] of [[SRHEA, certs.srhea], [JDOE, certs.jdoe]] as const) {
+    if (cert.kind === 'cert') await client.share(s.sshPort, u.unix, cert);
+  }
+  sharing = true;
+
+  // the metadata guard's first steps, this early so that cron's next minute falls while the
+  // other checks run: srhea's fetch script and crontab, then, as root, the ruleset flushed.
+  const setup = await asSrhea(userSetupScript());
+  const early = await asRoot(EARLY_ROOT_SCRIPT);
+  const earlySections = sections(early.stdout);
+  // srhea's wait for cron's next every-minute job runs beside the checks below (a shell polling
+  // her files); the guard's checks read what it saw.
+  const minutely = asSrhea(minutelyWaitScript(Number(earlySections.get('flushed-at'))))
+    .catch((e: unknown): RunResult => ({ code: null, signal: null, stdout: '', stderr: String(e) }));
 
   // logins that must be refused, tried side by side to save time.
   const refusals: [string, string, () => Promise<Credential>][] = [
@@ -102,7 +167,7 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     assert(wasRefused(r), `expected "Permission denied", got ${show(r)}`);
   });
 
-  const factsRun = await asRoot(factsScript([SRHEA.unix, JDOE.unix]));
+  const factsRun = await asRoot(factsScript([SRHEA.unix, JDOE.unix], METADATA_GUARD_ALLOWED_UNITS));
   const facts = sections(factsRun.stdout);
   const fact = (name: string) => {
     const v = facts.get(name);
@@ -110,21 +175,39 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     return v;
   };
 
-  await checks.check('cloud-init used the DigitalOcean datasource: droplet id as instance id, metadata hostname, vendor_data applied', () => {
-    assert(/DataSourceDigitalOcean/.test(fact('result-json')), `result.json: ${fact('result-json')}`);
-    assert(fact('cloud-id').trim() === 'digitalocean', `cloud-id: ${fact('cloud-id')}`);
-    assert(fact('instance-id').trim() === String(s.droplet.id), `instance-id ${fact('instance-id')}, droplet id ${s.droplet.id}`);
+  // what both boot paths give the host: the hostname, vendor_data, the static address, the keys.
+  const bootedAsADroplet = () => {
     assert(fact('hostname').trim() === s.droplet.hostname, `hostname: ${fact('hostname')}`);
-    // manage_etc_hosts comes only from the vendor_data in the metadata.
-    assert(new RegExp(`\\s${s.droplet.hostname}(\\s|$)`, 'm').test(fact('etc-hosts')), `/etc/hosts (vendor_data's manage_etc_hosts):\n${fact('etc-hosts')}`);
+    // manage_etc_hosts comes only from the vendor data.
+    assert(new RegExp(`\\s${s.droplet.hostname}(\\s|$)`, 'm').test(fact('etc-hosts')), `/etc/hosts (vendor data's manage_etc_hosts):\n${fact('etc-hosts')}`);
     // the address is the metadata's static one; a DHCP lease would look the same but say "dynamic".
     assert(/inet 169\.254\.2\.15\/16 /.test(fact('ipv4')) && !/dynamic/.test(fact('ipv4')), `eth0: ${fact('ipv4')}`);
-    const requests = s.metadata.requests();
-    assert(requests.includes('GET /metadata/v1.json 200'), `the metadata service saw: ${requests.join('; ') || 'no request'}`);
     // what cloud-init did with public_keys: root has them, which makes the refusal above count.
     const pub = readFileSync(`${client.key}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
     assert(fact('root-keys').includes(pub), `public_keys are not in root's authorized_keys:\n${fact('root-keys')}`);
-  });
+  };
+  if (s.bootPath === 'DigitalOcean') {
+    await checks.check('cloud-init used the DigitalOcean datasource: droplet id as instance id, metadata hostname, vendor_data applied', () => {
+      assert(/DataSourceDigitalOcean/.test(fact('result-json')), `result.json: ${fact('result-json')}`);
+      assert(fact('cloud-id').trim() === 'digitalocean', `cloud-id: ${fact('cloud-id')}`);
+      assert(fact('instance-id').trim() === String(s.droplet.id), `instance-id ${fact('instance-id')}, droplet id ${s.droplet.id}`);
+      bootedAsADroplet();
+      const requests = s.metadata.requests();
+      assert(requests.includes('GET /metadata/v1.json 200'), `the metadata service saw: ${requests.join('; ') || 'no request'}`);
+    });
+  } else {
+    // the metadata service still answers (the guard and the host's services use it), but this
+    // boot path does not ask it: everything comes off the drive.
+    const requestsAtBoot = s.metadata.requests();
+    await checks.check('cloud-init used the ConfigDrive datasource (drive config-2 on /dev/sr0): its uuid as instance id, its hostname, vendor data and network, no request to the metadata service', () => {
+      assert(/DataSourceConfigDrive/.test(fact('result-json')), `result.json: ${fact('result-json')}`);
+      assert(/source=\/dev\/sr0/.test(fact('result-json')), `result.json does not name /dev/sr0: ${fact('result-json')}`);
+      assert(fact('cloud-id').trim() === 'configdrive', `cloud-id: ${fact('cloud-id')}`);
+      assert(fact('instance-id').trim() === s.uuid, `instance-id ${fact('instance-id')}, the drive's uuid ${s.uuid}`);
+      bootedAsADroplet();
+      assert(requestsAtBoot.length === 0, `cloud-init asked the metadata service: ${requestsAtBoot.join('; ')}`);
+    });
+  }
 
   await checks.check('extraCloudConfig (a second MIME part) ran after ours, and our sshd settings still win', () => {
     assert(fact('extra-motd').trim() === 'extra cloud-config was here', `/etc/motd: ${fact('extra-motd')}`);
@@ -244,34 +327,81 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     assert((await client.askpassCalls()) === 0, 'ssh was asked for a password: the server offered one');
   });
 
-  // the metadata guard, against the stand-in DigitalOcean metadata service: the user_data there
-  // is the cloud-config under test, tunnel token included. Last, because it flushes the firewall.
-  const USER_DATA = 'http://169.254.169.254/metadata/v1/user-data';
-  const fetchAs = (user: string, cred: Credential) =>
-    ssh(user, cred, `curl -sS --max-time 5 ${USER_DATA}; echo "rc=$?"`);
-  // root as DigitalOcean's agents are: a system service, outside the login users' user.slice
-  // (which a cgroup-level guard may close to root's sudo sessions too).
-  const rootFetch = () => asRoot(`systemd-run --quiet --wait --pipe --collect curl -sS --max-time 5 ${USER_DATA} </dev/null`);
-  const refusedFetch = (r: RunResult) => /^rc=[1-9]\d*$/m.test(r.stdout) && !r.stdout.includes(s.tunnelToken);
-
-  await checks.check('metadata guard: root (a system service) reads /metadata/v1/user-data, a login user is refused', async () => {
-    const guard = await asRoot('systemctl is-active cdktf-metadata-guard.service');
-    assert(guard.stdout.trim() === 'active', `cdktf-metadata-guard.service: ${show(guard)}`);
-    const root = await rootFetch();
-    assert(root.code === 0 && root.stdout.includes(s.tunnelToken), `root could not read the metadata service's user_data: ${show(root)}`);
-    const user = await fetchAs(SRHEA.unix, certs.srhea);
-    assert(refusedFetch(user), `srhea (uid >= 1000) was not refused: ${show(user)}`);
+  await checks.check('a login session lands in user.slice (logind, as on a droplet), srhea is in no privileged group', () => {
+    assert(setup.code === 0, `srhea's setup: ${show(setup)}`);
+    const info = sections(setup.stdout);
+    const cgroup = (info.get('cgroup') ?? '').replace(/^0::/, '');
+    assert(CGROUPS.session.test(cgroup), `srhea's login runs in ${JSON.stringify(cgroup)}, not a session scope in user.slice`);
+    const groups = (info.get('groups') ?? '').split(/\s+/);
+    assert(!groups.includes('cdrom') && !groups.includes('disk') && !groups.includes('sudo'), `srhea's groups: ${groups.join(' ')}`);
   });
 
-  // issue 10 item 6: what Debian's nftables.service does on start or reload.
-  await checks.check('metadata guard survives `nft flush ruleset`: a login user is still refused, root (a system service) still reads', async () => {
-    const flush = await asRoot('nft flush ruleset && nft list ruleset | wc -l');
-    assert(flush.code === 0 && flush.stdout.trim() === '0', `nft flush ruleset: ${show(flush)}`);
-    const user = await fetchAs(SRHEA.unix, certs.srhea);
-    assert(refusedFetch(user), `after nft flush ruleset, srhea (uid >= 1000) read the user_data: ${show(user)}`);
-    const root = await rootFetch();
-    assert(root.code === 0 && root.stdout.includes(s.tunnelToken), `after nft flush ruleset, root could not read: ${show(root)}`);
+  // the config drive stays attached after boot and holds the whole user_data, tunnel token
+  // included: only root (and the cdrom group, which needs sudo: true) may read the device.
+  if (s.bootPath === 'ConfigDrive') {
+    await checks.check('the config drive (/dev/sr0, root:cdrom 0660) holds the tunnel token, and srhea cannot read it', async () => {
+      const [mode, label] = fact('sr0').split('\n');
+      assert(mode === '660 root cdrom' && label === 'config-2', `/dev/sr0: ${fact('sr0')}`);
+      const root = await asRoot(`grep -c -a -F -f /dev/stdin /dev/sr0 <<'TOKEN'\n${s.tunnelToken}\nTOKEN`);
+      assert(root.code === 0 && Number(root.stdout.trim()) > 0, `the drive does not hold the token (so this check proves nothing): ${show(root)}`);
+      const user = await asSrhea('for d in /dev/sr0 /dev/disk/by-label/config-2; do head -c 1 "$d" >/dev/null; echo "$d rc=$?"; done');
+      assert(/^\/dev\/sr0 rc=1$/m.test(user.stdout) && /^\/dev\/disk\/by-label\/config-2 rc=1$/m.test(user.stdout)
+        && (user.stderr.match(/Permission denied/g) ?? []).length === 2, `srhea read the config drive: ${show(user)}`);
+    });
+  }
+
+  await checks.check('no file srhea can read holds the tunnel token (/etc /var /run /tmp /home /srv /opt /root /boot)', async () => {
+    // the control, a file of srhea's own with the token, shows the search would find one.
+    const r = await ssh(SRHEA.unix, certs.srhea, [
+      'IFS= read -r token; control=$HOME/e2e-token-control; printf "%s\\n" "$token" > "$control"',
+      'printf "%s\\n" "$token" | grep -r -l -s -D skip -F -f - /etc /var /run /tmp /home /srv /opt /root /boot',
+      'rm -f "$control"',
+    ].join('\n'), `${s.tunnelToken}\n`);
+    const found = r.stdout.split('\n').filter(Boolean);
+    assert(found.length === 1 && found[0] === `/home/${SRHEA.unix}/e2e-token-control`, `files srhea can read with the token in them (only the control expected): ${show(r)}`);
   });
+
+  // the harness's own tools for later checks: the droplet's tags, and a newer cloudflared.
+  if (s.share.tags) await checks.check('harness: the metadata service serves the droplet\'s tags (/metadata/v1/tags/, v1.json) and follows setTags', async () => {
+    const before = [...s.metadata.tags];
+    // one unit let through for all three requests (systemd-run --pipe hands it the script).
+    const read = async () => {
+      const r = await asRoot(`${ROOT_FETCH} sh -s <<'SCRIPT'
+for p in tags/ tags; do curl -sS --max-time 5 -w '\\nstatus=%{http_code}\\n' http://169.254.169.254/metadata/v1/$p; done
+curl -sS --max-time 5 http://169.254.169.254/metadata/v1.json | grep -o '"tags":\\[[^]]*\\]'
+SCRIPT`);
+      assert(r.code === 0, `fetching the tags: ${show(r)}`);
+      return r.stdout;
+    };
+    const first = await read();
+    assert(first.startsWith(`${before.join('\n')}\nstatus=200\n`) && /\nstatus=301\n/.test(first) && first.includes(`"tags":${JSON.stringify(before)}`),
+      `tags before: ${JSON.stringify(first)}`);
+    const changed = ['e2e', 'cdad:0123456789ab:0:1:abc', 'web'];
+    await s.metadata.setTags(changed);
+    const second = await read();
+    assert(second.startsWith(`${changed.join('\n')}\nstatus=200\n`) && second.includes(`"tags":${JSON.stringify(changed)}`), `tags after setTags: ${JSON.stringify(second)}`);
+    await s.metadata.setTags(before);
+  });
+
+  if (s.share.publish) await checks.check('harness: a newer stand-in cloudflared published in /srv/apt is signed, indexed and prints its version; the installed one is untouched', async () => {
+    const version = '0.0.0-e2e2';
+    await s.publishCloudflared(version);
+    // apt's own view of the repository, with lists of its own so the system's stay as they were.
+    const r = await asRoot(`set -e
+lists=$(mktemp -d); mkdir -p "$lists/partial"
+opts="-o Dir::State::Lists=$lists -o Dir::Etc::sourcelist=sources.list.d/cloudflared.list -o Dir::Etc::sourceparts=- -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
+apt-get $opts -q update >/dev/null
+apt-cache $opts policy cloudflared
+x=$(mktemp -d); dpkg-deb -x /srv/apt/pool/main/c/cloudflared/cloudflared_${version}_amd64.deb "$x"; "$x/usr/bin/cloudflared" --version
+/usr/bin/cloudflared --version
+rm -rf "$lists" "$x"`);
+    assert(r.code === 0, `apt on the published repository: ${show(r)}`);
+    assert(new RegExp(`Installed: 0\\.0\\.0-e2e1\\n\\s*Candidate: ${version.replace(/\./g, '\\.')}\\n`).test(r.stdout), `apt-cache policy: ${r.stdout}`);
+    assert(r.stdout.includes(`cloudflared version ${version} (built e2e stand-in)`), `the new package's program: ${r.stdout}`);
+    assert(r.stdout.includes('cloudflared version 0.0.0-e2e1 (built e2e stand-in)'), `the installed program: ${r.stdout}`);
+  });
+
+  await guardChecks(s, fact, earlySections, minutely, asRoot, asSrhea);
 
   // OpenSSH >= 9.8: every login comes through cloudflared (one source address), so penalties
   // after the refused logins above would shut everyone out; the setup script turns them off.
@@ -290,4 +420,102 @@ export async function assertions(s: Subject): Promise<ImageFacts> {
     log(`metadata requests: ${s.metadata.requests().join('; ')}`);
   }
   return imageFacts(facts);
+}
+
+/**
+ * The metadata guard's invariant, path by path (see e2e/guard.ts): the layers in place; then,
+ * after each thing that can happen to the ruleset, every way srhea can start a process refused,
+ * with controls that show a leak would be seen, and root's documented way in still open.
+ */
+async function guardChecks(s: Subject, fact: (name: string) => string, early: Map<string, string>, minutelyWait: Promise<RunResult>,
+  asRoot: (script: string) => Promise<RunResult>, asSrhea: (script: string) => Promise<RunResult>): Promise<void> {
+  const { checks } = s;
+  const started = new Map((early.get('started') ?? '').split('\n').map((l) => l.split(' ')).map(([u, t, pid]) => [u, { t: Number(t), pid }]));
+
+  await checks.check('metadata guard: deny on -.slice, allow only on the listed root services, the nftables rule in place', () => {
+    assert(/^IPAddressDeny=169\.254\.169\.254\/32$/m.test(fact('guard-root-slice')), `-.slice: ${fact('guard-root-slice')}`);
+    const loaded = fact('guard-allowed').split('\n').filter((l) => / loaded /.test(`${l} `));
+    assert(loaded.length > 0 && loaded.every((l) => / loaded 169\.254\.169\.254\/32$/.test(l)), `allowed units on the image:\n${fact('guard-allowed')}`);
+    assert(early.get('nft-before') === 'present', `the nftables layer before the flush: ${early.get('nft-before')}`);
+  });
+
+  for (const event of RULESET_EVENTS.filter((e) => s.share.events.includes(e.id))) {
+    const title = event.nftLayer
+      ? `metadata guard after ${event.name} (the nftables layer back, and the cgroup layer)`
+      : `metadata guard after ${event.name} (the cgroup layer alone), for cron and atd started before the guard`;
+    await checks.check(`${title}: srhea's login session, crontab and at jobs${event.nftLayer ? ', and a unit let through the cgroup layer' : ', systemd-run --user, a service in a slice nobody listed'} are refused; root reads through IPAddressAllow`, async () => {
+      const fetches = new Map<string, Fetch>();
+      if (!event.nftLayer) {
+        // the every-minute job, from the cron daemon that ran before the guard was installed.
+        assert(early.get('ruleset-lines') === '0', `nft flush ruleset left: ${early.get('ruleset-lines')} lines`);
+        const guardAt = started.get('cdktf-metadata-guard.service')?.t ?? NaN;
+        for (const daemon of ['cron.service', 'atd.service']) {
+          assert((started.get(daemon)?.t ?? Infinity) < guardAt, `${daemon} did not start before the guard: ${early.get('started')}`);
+        }
+      }
+      const root = rootSections(await asRoot(rootEventScript(event, SRHEA.unix)), event.name);
+      if (!event.nftLayer) {
+        assert(root.get('cron-pid') === started.get('cron.service')?.pid, `cron was restarted before its every-minute job was checked: ${root.get('cron-pid')}`);
+      } else {
+        assert(/^rc=0$/m.test(root.get('event') ?? ''), `${event.name}: ${root.get('event')}`);
+      }
+      assert(root.get('nft') === (event.nftLayer ? 'present' : 'absent'), `the nftables layer after ${event.name}: ${root.get('nft')} (nftables.service ${root.get('nftables')})`);
+      // root's fetches and srhea's side by side, and (once) the every-minute crontab job from the
+      // cron daemon that ran before the guard was installed; cron restarts for @reboot only after.
+      const [rootFetches, user, minutely] = await Promise.all([
+        asRoot(rootFetchesScript(event, SRHEA.unix)),
+        asSrhea(userEventScript(event)),
+        event.nftLayer ? undefined : minutelyWait,
+      ]);
+      const rootSaw = rootSections(rootFetches, `root's fetches after ${event.name}`);
+      const reboot = event.nftLayer ? undefined : await asRoot(cronRebootScript(SRHEA.unix));
+      for (const r of [user, ...(reboot ? [reboot] : []), ...(minutely ? [minutely] : [])]) {
+        for (const [name, f] of parseFetches(r.stdout)) fetches.set(name, f);
+      }
+      assertRootReads(rootSaw.get('root-allowed'), s.tunnelToken, `after ${event.name}`);
+      if (minutely) {
+        const m = [...parseFetches(minutely.stdout).values()][0];
+        assertRefused(m, 'srhea\'s every-minute crontab job after the flush', CGROUPS.cron);
+      }
+      const e = event.id;
+      const after = (name: string) => ((fetches.get(name)?.start ?? NaN) - (fetches.get(`session-${e}`)?.start ?? NaN)).toFixed(1);
+      checks.log(`note: after ${event.name}, srhea's at job ran ${after(`at-${e}`)} s after her session's fetch, the @reboot cron job ${after('cron-reboot')} s`);
+      assertRefused(fetches.get(`session-${e}`), 'a fetch in srhea\'s login session', CGROUPS.session);
+      assertRefused(fetches.get(`at-${e}`), 'an at job', CGROUPS.at);
+      assertRefused(fetches.get('cron-reboot'), 'an @reboot crontab job', CGROUPS.cron);
+      if (event.nftLayer) {
+        // the cgroup layer lets this unit through: only the nftables rule (UID >= 1000) stops it.
+        assertRefused(fetches.get(`allowed-unit-${e}`), `a unit with IPAddressAllow=169.254.169.254 running as srhea`, CGROUPS.systemService);
+      } else {
+        assertRefused(fetches.get(`user-run-${e}`), 'systemd-run --user', CGROUPS.userRun);
+        assertRefused(fetches.get(`mapped-${e}`), 'a fetch in srhea\'s session from [::ffff:169.254.169.254]', CGROUPS.session);
+        assertRootReads(rootSaw.get('root-mapped'), s.tunnelToken, `from [::ffff:169.254.169.254], after ${event.name}`);
+        assertRefused(fetches.get(`slice-${e}`), 'a service as srhea in a slice nobody listed', CGROUPS.nobodyListed);
+        // srhea's own IPAddressAllow= on her user manager's unit opens nothing.
+        const own = fetches.get(`user-allow-${e}`);
+        assert(own && (refused(own) || own.missing), `systemd-run --user -p IPAddressAllow=169.254.169.254 reached it: ${describeFetch(own)}; ${sections(user.stdout).get('user-allow-launch') ?? ''}`);
+        // root outside the listed services is refused too: the documented way is the allow.
+        const plain = rootSaw.get('root-plain') ?? '';
+        assert(!plain.includes(s.tunnelToken) && !/^rc=0$/m.test(plain), `root's plain systemd-run read the user_data: ${plain.slice(-300)}`);
+        // the guard's allow drop-in for DigitalOcean's droplet-agent lets a unit of that name through.
+        const agent = rootSaw.get('agent') ?? '';
+        assert(agent.includes(s.tunnelToken) && /^rc=0$/m.test(agent),
+          `a stand-in droplet-agent.service could not read the user_data: ${agent.slice(-300)}`);
+        // control: the same fetch as srhea, from a unit the cgroup layer lets through, with the
+        // nftables layer flushed, does read the user_data, so the refusals above are the guard's.
+        const control = fetches.get(`control-${e}`);
+        assert(control && control.rc === 0 && (control.bytes ?? 0) > 0 && control.uid !== undefined && control.uid >= 1000,
+          `control fetch (allowed unit as srhea, no nftables layer) did not read the user_data, so the refusals prove nothing: ${describeFetch(control)}`);
+      }
+    });
+  }
+
+  await checks.check('metadata guard: every run of srhea\'s every-minute crontab job, through all of the above, was refused', async () => {
+    const r = await asSrhea(ALL_MINUTELY_SCRIPT);
+    const runs = [...parseFetches(r.stdout).values()];
+    assert(runs.length >= 1, `no every-minute run: ${show(r)}`);
+    const leaked = runs.filter((f) => !refused(f) || !CGROUPS.cron.test(f.cgroup ?? ''));
+    assert(leaked.length === 0, `runs that were not refused:\n${leaked.map(describeFetch).join('\n')}`);
+    checks.log(`note: ${runs.length} every-minute crontab runs of srhea, all refused`);
+  });
 }

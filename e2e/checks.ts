@@ -16,23 +16,34 @@ export class Checks {
   failed = 0;
   skipped = 0;
 
-  constructor(private readonly skip: RegExp | undefined = skipPattern()) {}
+  /**
+   * @param label put before each line (`debian-12 ConfigDrive: ok   - ...`), so the lines of
+   *   runs side by side can be told apart.
+   */
+  constructor(private readonly skip: RegExp | undefined = skipPattern(), readonly label = '') {}
+
+  /** Logs `message` with this run's label. */
+  log(message: string): void {
+    log(this.label ? `${this.label}: ${message}` : message);
+  }
 
   async check(name: string, fn: () => Promise<void> | void): Promise<boolean> {
     if (this.skip?.test(name)) {
       this.skipped++;
-      log(`skip - ${name} (matches E2E_SKIP)`);
+      this.log(`skip - ${name} (matches E2E_SKIP)`);
       return false;
     }
+    const start = Date.now();
+    const took = () => `(${((Date.now() - start) / 1000).toFixed(1)} s)`;
     try {
       await fn();
       this.passed++;
-      log(`ok   - ${name}`);
+      this.log(`ok   - ${name} ${took()}`);
       return true;
     } catch (e) {
       this.failed++;
       const message = e instanceof Error ? e.message : String(e);
-      log(`FAIL - ${name}\n${message.split('\n').map((l) => `       ${l}`).join('\n')}`);
+      this.log(`FAIL - ${name} ${took()}\n${message.split('\n').map((l) => `       ${l}`).join('\n')}`);
       return false;
     }
   }
@@ -40,7 +51,7 @@ export class Checks {
   /** A failure outside any check (the VM never came up, ...), counted as one failed check. */
   fail(message: string): void {
     this.failed++;
-    log(`FAIL - ${message}`);
+    this.log(`FAIL - ${message}`);
   }
 }
 

@@ -4,8 +4,11 @@
  */
 import { ImageFacts } from './checks';
 
-/** The script run as root inside the VM that gathers what is asserted about `users`. */
-export function factsScript(users: string[]): string {
+/**
+ * The script run as root inside the VM that gathers what is asserted about `users`, and about
+ * the metadata guard's units (`allowedUnits`: those let through its deny).
+ */
+export function factsScript(users: string[], allowedUnits: readonly string[] = []): string {
   const names = users.join(' ');
   return `
 set +e
@@ -47,6 +50,9 @@ section sshd-penalty-config; sshd -T 2>/dev/null | grep -i '^persourcepenal'
 section extra-motd; cat /etc/motd
 section extra-runcmd; cat /var/tmp/extra-cloud-config-ran
 section sshd-effective; sshd -T 2>/dev/null | grep -E '^(passwordauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile) '
+section guard-root-slice; systemctl show -p IPAddressDeny -- -.slice
+section guard-allowed; for u in ${allowedUnits.join(' ')}; do echo "$u $(systemctl show -p LoadState --value $u) $(systemctl show -p IPAddressAllow --value $u)"; done
+section sr0; stat -c '%a %U %G' /dev/sr0 2>&1; blkid -o value -s LABEL /dev/sr0 2>&1
 section failed-units; systemctl --failed --no-legend --plain
 section cloud-init-warnings; grep -E 'WARNING|ERROR|DEPRECAT' /var/log/cloud-init.log | tail -n 20
 section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log

@@ -1,20 +1,22 @@
-import { createHash } from 'crypto';
 import { existsSync, promises as fs, readFileSync } from 'fs';
-import { tmpdir } from 'os';
 import { join } from 'path';
-import { gzipSync } from 'zlib';
+import { APT_COMPONENT, APT_REPO_DIR, APT_SUITE, createRepository, STANDIN_SOURCE, STANDIN_VERSION } from './apt';
 import { hashOf, log, run, Timings } from './util';
 
 /**
  * What goes into every image besides debootstrap's minbase: enough to boot under QEMU (kernel,
  * systemd, udev, ifupdown for the network config cloud-init writes), cloud-init, and what our
  * setup script calls (openssh-server, curl, gnupg for the signed-by key, sudo, ca-certificates,
- * nftables for the metadata guard).
+ * nftables for the metadata guard). Then what DigitalOcean's images have and the metadata guard
+ * must hold against: logind sessions for every login (libpam-systemd, so logins land in
+ * user.slice as on a droplet), a user manager with its bus (dbus-user-session, for
+ * `systemd-run --user`), and cron and at, whose jobs run in system services, outside user.slice.
  */
 const COMMON_PACKAGES = [
   'systemd-sysv', 'udev', 'dbus', 'cloud-init', 'python3-cffi-backend', 'openssh-server',
   'linux-image-amd64', 'ifupdown', 'iproute2', 'sudo', 'gnupg', 'netbase',
   'ca-certificates', 'procps', 'curl', 'nftables',
+  'libpam-systemd', 'dbus-user-session', 'cron', 'at',
 ];
 
 /** A Debian release the test boots. */
@@ -43,13 +45,6 @@ export function debootstrapArgs(distro: Distro): string[] {
 /** The image's disk size; mkfs.ext4 leaves the file sparse, so this costs only what is used. */
 const DISK_SIZE = '3G';
 
-/** The local apt repository inside the image that stands in for pkg.cloudflare.com. */
-export const APT_REPO_DIR = '/srv/apt';
-export const APT_SUITE = 'e2e';
-export const APT_COMPONENT = 'main';
-const STANDIN_VERSION = '0.0.0-e2e1';
-const STANDIN_SOURCE = join(__dirname, 'standin', 'cloudflared');
-
 /** A built image and the package source the test renders into the cloud-config. */
 export interface Image {
   readonly distro: Distro;
@@ -65,6 +60,10 @@ export interface Image {
   readonly aptSuite: string;
   readonly aptComponent: string;
   readonly standinVersion: string;
+  /** a copy, on the host, of the image's `/srv/apt`, to publish newer packages from (copy it first). */
+  readonly aptRepository: string;
+  /** the secret key that signs that repository; it is not in the image. */
+  readonly aptSigningKey: string;
 }
 
 function describeImage(distro: Distro, dir: string): Image {
@@ -80,14 +79,18 @@ function describeImage(distro: Distro, dir: string): Image {
     aptSuite: APT_SUITE,
     aptComponent: APT_COMPONENT,
     standinVersion: STANDIN_VERSION,
+    aptRepository: join(dir, 'apt-repository'),
+    aptSigningKey: join(dir, 'apt-signing-key.asc'),
   };
 }
 
 /** The cache keys: one for the debootstrapped tree, one for the finished image built from it. */
 export function cacheKeys(distro: Distro): { rootfs: string; image: string } {
   const rootfs = hashOf('rootfs-v1', distro.suite, ...debootstrapArgs(distro));
-  // this file is the image-build code: any change to it rebuilds the image (not the rootfs).
-  const image = hashOf('image-v1', rootfs, readFileSync(__filename), readFileSync(STANDIN_SOURCE), DISK_SIZE);
+  // this file and the repository code are the image-build code: any change to them rebuilds the
+  // image (not the rootfs).
+  const image = hashOf('image-v2', rootfs, readFileSync(__filename), readFileSync(join(__dirname, 'apt.ts')),
+    readFileSync(STANDIN_SOURCE), DISK_SIZE);
   return { rootfs, image };
 }
 
@@ -98,102 +101,11 @@ async function write(root: string, path: string, content: string | Buffer, mode 
   await fs.chmod(full, mode);
 }
 
-function digest(algorithm: string, data: Buffer): string {
-  return createHash(algorithm).update(data).digest('hex');
-}
-
-/** Builds the stand-in cloudflared .deb into `out`. */
-async function buildStandinDeb(work: string, out: string): Promise<void> {
-  const pkg = join(work, 'cloudflared-pkg');
-  await write(pkg, 'DEBIAN/control', [
-    'Package: cloudflared',
-    `Version: ${STANDIN_VERSION}`,
-    'Architecture: amd64',
-    'Maintainer: cdktf-access-droplet e2e <e2e@example.invalid>',
-    'Depends: python3',
-    'Section: net',
-    'Priority: optional',
-    'Description: stand-in for cloudflared in the end-to-end test',
-    ' Records its arguments and environment in the journal and tells systemd it is ready.',
-    '',
-  ].join('\n'));
-  await write(pkg, 'usr/bin/cloudflared', readFileSync(STANDIN_SOURCE), 0o755);
-  // dpkg-deb insists on DEBIAN/ being 0755..0775 whatever the umask made it.
-  await fs.chmod(join(pkg, 'DEBIAN'), 0o755);
-  await fs.mkdir(join(out, '..'), { recursive: true, mode: 0o755 });
-  await run('dpkg-deb', ['--root-owner-group', '--build', pkg, out]);
-}
-
 /**
- * Makes a signed apt repository at `root`/srv/apt holding the stand-in package, with the key that
- * signs it next to it. The key is made here and its secret half thrown away with the build.
+ * Turns a copy of the debootstrapped tree into what a DigitalOcean-like droplet boots; the apt
+ * repository at `repository` (with its key in `signingKey`) goes into it as /srv/apt.
  */
-async function buildAptRepository(root: string, work: string): Promise<void> {
-  const repo = join(root, APT_REPO_DIR);
-  const debPath = `pool/${APT_COMPONENT}/c/cloudflared/cloudflared_${STANDIN_VERSION}_amd64.deb`;
-  await buildStandinDeb(work, join(repo, debPath));
-  const deb = readFileSync(join(repo, debPath));
-  const control = (await run('dpkg-deb', ['-f', join(repo, debPath)])).stdout.trimEnd();
-  const packages = Buffer.from([
-    control,
-    `Filename: ${debPath}`,
-    `Size: ${deb.length}`,
-    `MD5sum: ${digest('md5', deb)}`,
-    `SHA256: ${digest('sha256', deb)}`,
-    '',
-  ].join('\n'));
-  const indexDir = `${APT_COMPONENT}/binary-amd64`;
-  const indexes: [string, Buffer][] = [
-    [`${indexDir}/Packages`, packages],
-    [`${indexDir}/Packages.gz`, gzipSync(packages)],
-  ];
-  const dists = join(repo, 'dists', APT_SUITE);
-  for (const [name, data] of indexes) await write(dists, name, data);
-  const release = [
-    'Origin: cdktf-access-droplet-e2e',
-    'Label: cloudflared stand-in',
-    `Suite: ${APT_SUITE}`,
-    `Codename: ${APT_SUITE}`,
-    `Date: ${new Date().toUTCString().replace('GMT', 'UTC')}`,
-    'Architectures: amd64',
-    `Components: ${APT_COMPONENT}`,
-    'Description: local stand-in for pkg.cloudflare.com/cloudflared',
-    'MD5Sum:',
-    ...indexes.map(([name, data]) => ` ${digest('md5', data)} ${data.length} ${name}`),
-    'SHA256:',
-    ...indexes.map(([name, data]) => ` ${digest('sha256', data)} ${data.length} ${name}`),
-    '',
-  ].join('\n');
-  await write(dists, 'Release', release);
-
-  // a short GNUPGHOME: gpg-agent's socket path must fit in sockaddr_un.
-  const gnupg = await fs.mkdtemp(join(tmpdir(), 'e2e-gpg-'));
-  const env = { ...process.env, GNUPGHOME: gnupg };
-  const gpg = (args: string[]) => run('gpg', ['--batch', '--yes', '--no-tty', ...args], { env });
-  try {
-    await fs.chmod(gnupg, 0o700);
-    await gpg(['--pinentry-mode', 'loopback', '--passphrase', '', '--quick-generate-key',
-      'cdktf-access-droplet e2e apt repository <e2e@example.invalid>', 'ed25519', 'sign', 'never']);
-    const listing = (await gpg(['--with-colons', '--list-keys'])).stdout;
-    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(listing)?.[1];
-    if (!fpr) throw new Error(`gpg made no key:\n${listing}`);
-    const sign = ['--local-user', fpr, '--digest-algo', 'SHA512'];
-    await gpg([...sign, '--clearsign', '--output', join(dists, 'InRelease'), join(dists, 'Release')]);
-    await gpg([...sign, '--armor', '--detach-sign', '--output', join(dists, 'Release.gpg'), join(dists, 'Release')]);
-    await gpg(['--output', join(repo, 'cloudflared-e2e.gpg'), '--export', fpr]);
-    await gpg(['--armor', '--output', join(repo, 'cloudflared-e2e.asc'), '--export', fpr]);
-    // fail here, with a clear message, rather than as an apt error deep in the VM's boot.
-    await run('gpgv', ['--keyring', join(repo, 'cloudflared-e2e.gpg'), join(dists, 'InRelease')]);
-    for (const f of ['InRelease', 'Release.gpg']) await fs.chmod(join(dists, f), 0o644);
-    for (const f of ['cloudflared-e2e.gpg', 'cloudflared-e2e.asc']) await fs.chmod(join(repo, f), 0o644);
-  } finally {
-    await run('gpgconf', ['--kill', 'all'], { env, allowFail: true });
-    await fs.rm(gnupg, { recursive: true, force: true });
-  }
-}
-
-/** Turns a copy of the debootstrapped tree into what a DigitalOcean-like droplet boots. */
-async function customise(root: string, work: string): Promise<void> {
+async function customise(root: string, work: string, repository: string, signingKey: string): Promise<void> {
   // the VM has no network: Debian's mirror would only make apt-get update fail.
   await write(root, 'etc/apt/sources.list', '# the e2e VM is offline; cloud-init adds the local stand-in repository\n');
   await fs.rm(join(root, 'var/lib/apt/lists'), { recursive: true, force: true });
@@ -207,18 +119,25 @@ async function customise(root: string, work: string): Promise<void> {
   for (const f of await fs.readdir(join(root, 'etc/ssh'))) {
     if (f.startsWith('ssh_host_')) await fs.rm(join(root, 'etc/ssh', f));
   }
-  // what a droplet's image says: the DigitalOcean datasource, found from the SMBIOS vendor the
-  // VM is given, reading the stand-in metadata service (skipping the others saves boot time).
+  // what a droplet's image says: ConfigDrive first, as cloud-init's default list and
+  // DigitalOcean's custom-image docs have it, then DigitalOcean, found from the SMBIOS vendor the
+  // VM is given (skipping the others saves boot time). ds-identify finds the config drive by its
+  // label, config-2: with one attached ConfigDrive wins, without one DigitalOcean reads the
+  // stand-in metadata service. One image serves both boot paths.
   // The locale is what Ubuntu's cloud images default to: Debian's locale-gen ignores its
   // argument, so cloud-init's default en_US.UTF-8 fails on an image whose /etc/locale.gen
   // enables nothing.
   // The disk is a bare ext4 file system without a partition table, already its full size:
   // cloud-init 25's resizefs fails on it (status: error) where a droplet's partitioned disk grows.
   await write(root, 'etc/cloud/cloud.cfg.d/01_e2e.cfg',
-    'datasource_list: [ DigitalOcean, None ]\nlocale: C.UTF-8\nresize_rootfs: false\ngrowpart:\n  mode: "off"\n');
+    'datasource_list: [ ConfigDrive, DigitalOcean, None ]\nlocale: C.UTF-8\nresize_rootfs: false\ngrowpart:\n  mode: "off"\n');
+  // a user's manager (user@UID.service, which every login with pam_systemd needs) stays up
+  // between the checks' logins instead of stopping 10 s after each and starting again under TCG.
+  await write(root, 'etc/systemd/logind.conf.d/50-e2e.conf', '[Login]\nUserStopDelaySec=600\n');
   await write(root, 'etc/fstab', '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   await write(root, 'etc/hostname', 'localhost\n');
-  await buildAptRepository(root, work);
+  await createRepository(repository, signingKey, work);
+  await run('cp', ['-a', `${repository}/.`, join(root, APT_REPO_DIR)]);
 }
 
 /** Where debootstrap fetches from, and apt's HTTP proxy when the machine has one. */
@@ -259,14 +178,45 @@ export function cacheEntries(distros: readonly Distro[]): string[] {
   });
 }
 
-/** Removes cache entries no current release uses (old keys, a killed run's tmp- directory). */
-export async function prune(cache: string, keep: string[]): Promise<void> {
+/**
+ * How long a cache entry no current release uses is kept: the cache is shared by the checkouts
+ * of one machine, and another branch's images are not stale while that branch is being worked on.
+ */
+export const STALE_AFTER_MS = 2 * 24 * 3600_000;
+
+/** Whether process `pid` still runs. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes cache entries no current release uses and nobody used for {@link STALE_AFTER_MS}
+ * (entries are marked used by their modification time), and the tmp- directories of runs that
+ * are gone.
+ */
+export async function prune(cache: string, keep: string[], now = Date.now()): Promise<void> {
   for (const entry of await fs.readdir(cache)) {
-    if (/^(rootfs|image|tmp)-/.test(entry) && !keep.includes(entry)) {
+    if (!/^(rootfs|image|tmp)-/.test(entry) || keep.includes(entry)) continue;
+    const path = join(cache, entry);
+    const tmpOwner = /^tmp-(\d+)-/.exec(entry)?.[1];
+    const stale = tmpOwner !== undefined ? !alive(Number(tmpOwner))
+      : now - (await fs.stat(path)).mtimeMs > STALE_AFTER_MS;
+    if (stale) {
       log(`removing stale cache entry ${entry}`);
-      await fs.rm(join(cache, entry), { recursive: true, force: true });
+      await fs.rm(path, { recursive: true, force: true });
     }
   }
+}
+
+/** Marks a cache entry as used now, for {@link prune}. */
+async function markUsed(path: string): Promise<void> {
+  const now = new Date();
+  await fs.utimes(path, now, now);
 }
 
 /**
@@ -282,7 +232,9 @@ export async function ensureImage(cache: string, distro: Distro, timings: Timing
   const imageDir = join(cache, `image-${keys.image}`);
   const rootfsDir = join(cache, `rootfs-${keys.rootfs}`);
   const work = join(cache, `tmp-${process.pid}-${distro.name}`);
+  if (existsSync(rootfsDir)) await markUsed(rootfsDir);
   if (existsSync(join(imageDir, 'manifest.json'))) {
+    await markUsed(imageDir);
     timings.skipped(`${distro.name} debootstrap`, `cached image-${keys.image}`);
     timings.skipped(`${distro.name} image`, 'cached');
     return describeImage(distro, imageDir);
@@ -302,7 +254,9 @@ export async function ensureImage(cache: string, distro: Distro, timings: Timing
     await fs.mkdir(out, { recursive: true });
     try {
       await run('cp', ['-a', '--reflink=auto', rootfsDir, root]);
-      await customise(root, work);
+      const built = describeImage(distro, out);
+      await fs.mkdir(join(root, APT_REPO_DIR), { recursive: true, mode: 0o755 });
+      await customise(root, work, built.aptRepository, built.aptSigningKey);
       const boot = await fs.readdir(join(root, 'boot'));
       const kernel = boot.filter((f) => /^vmlinuz-/.test(f)).sort().pop();
       const initrd = kernel && `initrd.img-${kernel.slice('vmlinuz-'.length)}`;

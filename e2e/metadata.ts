@@ -1,7 +1,8 @@
 /**
  * The stand-in for DigitalOcean's metadata service: the files it serves, written from what the
  * droplet would be given, and the QEMU network that puts it at 169.254.169.254:80 for the guest
- * and nowhere else.
+ * and nowhere else. The droplet's tags can change during a run ({@link MetadataService.setTags}),
+ * as DigitalOcean's do when Terraform tags or untags the droplet in place.
  */
 import { promises as fs, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
@@ -26,6 +27,8 @@ export interface Droplet {
   readonly publicKeys: string[];
   /** the VM NIC's MAC; cloud-init matches the metadata's interfaces to NICs by it. */
   readonly mac: string;
+  /** the droplet's tags at boot (none when left out). */
+  readonly tags?: readonly string[];
 }
 
 /**
@@ -53,14 +56,19 @@ export function metadataJson(d: Droplet): object {
     floating_ip: { ipv4: { active: false } },
     reserved_ip: { ipv4: { active: false }, ipv6: { active: false } },
     dns: { nameservers: [GATEWAY] },
-    tags: ['e2e'],
+    tags: [...d.tags ?? []],
     features: { dhcp_enabled: false },
   };
 }
 
-/** The per-field paths, as DigitalOcean serves them next to v1.json. */
-function fieldFiles(d: Droplet): [string, string][] {
+/**
+ * Every path the service answers, with its body: v1.json and the per-field paths DigitalOcean
+ * serves next to it. An index path such as `/metadata/v1/tags/` is a directory whose `index`
+ * file is the answer (one entry a line).
+ */
+export function fieldFiles(d: Droplet): [string, string][] {
   return [
+    ['metadata/v1.json', JSON.stringify(metadataJson(d))],
     ['metadata/v1/id', String(d.id)],
     ['metadata/v1/hostname', d.hostname],
     ['metadata/v1/user-data', d.userData],
@@ -69,22 +77,48 @@ function fieldFiles(d: Droplet): [string, string][] {
     ['metadata/v1/region', d.region],
     ['metadata/v1/interfaces/public/0/mac', d.mac],
     ['metadata/v1/interfaces/public/0/ipv4/address', GUEST_IP],
+    ['metadata/v1/tags/index', (d.tags ?? []).join('\n')],
   ];
+}
+
+/** Writes `content` to `path` so that a concurrent reader sees the old file or the new one. */
+async function replaceFile(path: string, content: string): Promise<void> {
+  await fs.mkdir(join(path, '..'), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, content);
+  await fs.rename(tmp, path);
 }
 
 /** A running metadata service's files and request log. */
 export class MetadataService {
-  private constructor(readonly dir: string) {}
+  private constructor(readonly dir: string, private droplet: Droplet) {}
 
   /** Writes the files the service answers with under `dir`. */
   static async create(dir: string, droplet: Droplet): Promise<MetadataService> {
-    const files = join(dir, 'files');
-    const all: [string, string][] = [['metadata/v1.json', JSON.stringify(metadataJson(droplet))], ...fieldFiles(droplet)];
-    for (const [path, content] of all) {
-      await fs.mkdir(join(files, path, '..'), { recursive: true });
-      await fs.writeFile(join(files, path), content);
-    }
-    return new MetadataService(dir);
+    const service = new MetadataService(dir, droplet);
+    await service.write();
+    return service;
+  }
+
+  private async write(): Promise<void> {
+    for (const [path, content] of fieldFiles(this.droplet)) await replaceFile(join(this.dir, 'files', path), content);
+  }
+
+  /** The droplet's tags as the service serves them now. */
+  get tags(): readonly string[] {
+    return this.droplet.tags ?? [];
+  }
+
+  /**
+   * Changes the droplet's tags from the next request on, as DigitalOcean does when the droplet is
+   * tagged or untagged: `/metadata/v1/tags/` (one tag a line) and `tags` in `/metadata/v1.json`.
+   * Each file is replaced whole, so a request sees either the old tags or the new ones.
+   */
+  async setTags(tags: readonly string[]): Promise<void> {
+    const bad = tags.find((t) => !/^[A-Za-z0-9:_-]{1,255}$/.test(t));
+    if (bad !== undefined) throw new Error(`tag ${JSON.stringify(bad)} is not one DigitalOcean accepts (letters, digits, ":", "-", "_"; 1-255 characters)`);
+    this.droplet = { ...this.droplet, tags: [...tags] };
+    await this.write();
   }
 
   /**

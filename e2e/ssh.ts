@@ -1,3 +1,4 @@
+import { ChildProcess, spawn } from 'child_process';
 import { promises as fs } from 'fs';
 import { join } from 'path';
 import { log, run, RunResult, sleep } from './util';
@@ -52,7 +53,8 @@ export class SshClient {
     await fs.copyFile(`${this.key}.pub`, `${base}.pub`);
     await run('ssh-keygen', [
       '-q', '-s', options.ca ?? this.ca, '-I', `e2e-${name}`, '-n', options.principal,
-      '-V', options.validity ?? '-5m:+10m', `${base}.pub`,
+      // Access issues certificates for minutes; the run, on a loaded machine, can take longer.
+      '-V', options.validity ?? '-5m:+3h', `${base}.pub`,
     ]);
     return { kind: 'cert', cert: `${base}-cert.pub` };
   }
@@ -63,7 +65,7 @@ export class SshClient {
    * (`HOST:PORT`) it runs no command but asks the server to forward stdin/stdout there.
    */
   async ssh(port: number, user: string, credential: Credential, command: string,
-    options: { input?: string; timeoutMs?: number; stdioForward?: string; penaltyWaitMs?: number } = {}): Promise<RunResult> {
+    options: { input?: string; timeoutMs?: number; stdioForward?: string; penaltyWaitMs?: number; shared?: boolean } = {}): Promise<RunResult> {
     // OpenSSH 9.8 and later (Debian 13) shut out, for a while, a source address whose logins
     // failed (PerSourcePenalties); every connection here comes from QEMU's one address, as every
     // connection through cloudflared comes from 127.0.0.1. Wait such a penalty out, and say so.
@@ -81,14 +83,61 @@ export class SshClient {
   /** How often a connection was shut out before the key exchange and retried. */
   penalties = 0;
 
-  private async attempt(port: number, user: string, credential: Credential, command: string,
-    options: { input?: string; timeoutMs?: number; stdioForward?: string }): Promise<RunResult> {
-    const args = [
+  private readonly masters = new Map<string, ChildProcess>();
+
+  /**
+   * Opens one login as `user` that later {@link ssh} calls with `{ shared: true }` run their
+   * commands in (OpenSSH connection sharing): one key exchange and one PAM session instead of
+   * one per command, which under TCG is most of a check's time. The commands still run in that
+   * user's login session, as separate channels.
+   */
+  async share(port: number, user: string, credential: Credential & { kind: 'cert' }): Promise<void> {
+    const path = this.controlPath(port, user);
+    if (this.masters.has(path)) return;
+    const args = [...this.baseArgs(port), '-o', 'BatchMode=yes', '-o', 'PreferredAuthentications=publickey', '-i', this.key,
+      '-o', `CertificateFile=${credential.cert}`, '-o', 'ControlMaster=yes', '-o', `ControlPath=${path}`, '-N', `${user}@127.0.0.1`];
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.SSH_AUTH_SOCK;
+    const master = spawn('ssh', args, { env, stdio: 'ignore' });
+    this.masters.set(path, master);
+    master.on('exit', () => this.masters.delete(path));
+    for (let i = 0; i < 240; i++) {
+      const check = await run('ssh', ['-o', `ControlPath=${path}`, '-O', 'check', `${user}@127.0.0.1`], { allowFail: true });
+      if (check.code === 0) return;
+      if (master.exitCode !== null || master.signalCode !== null) break;
+      await sleep(500);
+    }
+    master.kill('SIGKILL');
+    throw new Error(`could not open a shared login as ${user}`);
+  }
+
+  /** Ends the shared logins. */
+  close(): void {
+    for (const master of this.masters.values()) master.kill('SIGKILL');
+    this.masters.clear();
+  }
+
+  private controlPath(port: number, user: string): string {
+    return join(this.dir, `cm-${user}-${port}`);
+  }
+
+  private baseArgs(port: number): string[] {
+    return [
       '-F', '/dev/null', '-p', String(port),
       '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
       '-o', 'ConnectTimeout=30', '-o', 'ServerAliveInterval=15', '-o', 'IdentityAgent=none',
       '-o', 'IdentitiesOnly=yes',
     ];
+  }
+
+  private async attempt(port: number, user: string, credential: Credential, command: string,
+    options: { input?: string; timeoutMs?: number; stdioForward?: string; shared?: boolean }): Promise<RunResult> {
+    const args = this.baseArgs(port);
+    if (options.shared) {
+      const path = this.controlPath(port, user);
+      if (!this.masters.has(path)) throw new Error(`no shared login as ${user}: call share() first`);
+      args.push('-o', 'ControlMaster=no', '-o', `ControlPath=${path}`);
+    }
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.SSH_AUTH_SOCK;
     if (credential.kind === 'password') {

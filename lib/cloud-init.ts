@@ -31,10 +31,12 @@ export interface CloudInitOptions {
   readonly tunnelToken: string;
 
   /**
-   * Whether login users (UID 1000 and up) are kept from DigitalOcean's metadata service, which
-   * serves the droplet's user_data, tunnel token included, to any local process. Root and system
-   * services (DigitalOcean's agents) keep it. Needs nft or iptables on the image (Ubuntu and
-   * Debian have them).
+   * Whether every process with UID 1000 and up is kept from DigitalOcean's metadata service,
+   * which serves the droplet's user_data, tunnel token included, to any local process.
+   *
+   * Two layers: systemd's IP filter on every slice (only cloud-init's units, DigitalOcean's agents
+   * and the accounts agent are let through), and an nftables rule (iptables where nft is
+   * missing; Ubuntu and Debian have them).
    *
    * @default true
    */
@@ -106,8 +108,8 @@ export const PACKED_SCRIPTS = ['accounts', 'update-cloudflared'];
 // their YAML block scalars, so a fleet does not redo the same indenting for every host.
 let fragments: {
   template: string; sshd: string; sshdForwarding: string; unit: string; setup: string; guard: string; guardUnit: string;
-  guardRequires: string; guardUserSlice: string; guardNftables: string; accounts: string; accountsService: string; accountsTimer: string;
-  updater: string; updaterService: string; updaterTimer: string;
+  guardRequires: string; guardRootSlice: string; guardAllow: string; guardNftables: string; accounts: string; accountsService: string;
+  accountsTimer: string; updater: string; updaterService: string; updaterTimer: string;
 } | undefined;
 function loadFragments() {
   if (!fragments) {
@@ -124,7 +126,8 @@ function loadFragments() {
       guard: indent(read('metadata-guard.sh'), 6),
       guardUnit: indent(read('cdktf-metadata-guard.service'), 6),
       guardRequires: indent(read('metadata-guard-requires.conf'), 6),
-      guardUserSlice: indent(read('metadata-guard-user-slice.conf'), 6),
+      guardRootSlice: indent(read('metadata-guard-root-slice.conf'), 6),
+      guardAllow: indent(read('metadata-guard-allow.conf'), 6),
       guardNftables: indent(read('metadata-guard-nftables.conf'), 6),
       accounts: packed('accounts'),
       accountsService: indent(read('cdktf-access-accounts.service'), 6),
@@ -185,13 +188,32 @@ function optionWarnings(options: { allowPortForwarding?: boolean }): string[] {
     : [];
 }
 
-/** the drop-ins that add the guard's second layer and tie ssh and cloudflared to it. */
+/**
+ * The root services that keep the metadata service past the guard's deny on -.slice: cloud-init's
+ * units (their names from 22.4 to 25.x), DigitalOcean's agents, and our accounts agent, which
+ * reads the droplet's tags. Every other unit, whatever its slice, is denied.
+ */
+export const METADATA_GUARD_ALLOWED_UNITS: readonly string[] = [
+  'cloud-init-local.service', 'cloud-init.service', 'cloud-init-network.service', 'cloud-init-main.service',
+  'cloud-config.service', 'cloud-final.service', 'cloud-init-hotplugd.service',
+  'droplet-agent.service', 'do-agent.service', 'cdktf-access-accounts.service',
+];
+
+/**
+ * the guard's systemd drop-ins: the deny on -.slice (the layer no ruleset flush touches), the
+ * nftables.service drop-in that puts the nftables layer back, and ssh and cloudflared tied to
+ * the guard.
+ */
 export const METADATA_GUARD_DROP_INS = {
+  rootSlice: '/etc/systemd/system/-.slice.d/cdktf-metadata-guard.conf',
   ssh: '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf',
   cloudflared: '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf',
-  userSlice: '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf',
   nftables: '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf',
 } as const;
+
+/** the allow drop-in of each unit in {@link METADATA_GUARD_ALLOWED_UNITS}, in that order. */
+export const METADATA_GUARD_ALLOW_DROP_INS: readonly string[] = METADATA_GUARD_ALLOWED_UNITS
+  .map((unit) => `/etc/systemd/system/${unit}.d/cdktf-metadata-guard.conf`);
 
 /** the updater that keeps cloudflared current, its service and its daily timer. */
 function cloudflaredUpdateEntries(f: ReturnType<typeof loadFragments>): string {
@@ -226,7 +248,8 @@ function metadataGuardEntries(f: ReturnType<typeof loadFragments>): string {
   return [
     ...entry('/usr/local/lib/cdktf-access-droplet/metadata-guard', '0755', f.guard),
     ...entry('/etc/systemd/system/cdktf-metadata-guard.service', '0644', f.guardUnit),
-    ...entry(METADATA_GUARD_DROP_INS.userSlice, '0644', f.guardUserSlice),
+    ...entry(METADATA_GUARD_DROP_INS.rootSlice, '0644', f.guardRootSlice),
+    ...METADATA_GUARD_ALLOW_DROP_INS.flatMap((path) => entry(path, '0644', f.guardAllow)),
     ...entry(METADATA_GUARD_DROP_INS.ssh, '0644', f.guardRequires),
     ...entry(METADATA_GUARD_DROP_INS.cloudflared, '0644', f.guardRequires),
     ...entry(METADATA_GUARD_DROP_INS.nftables, '0644', f.guardNftables),

@@ -82,18 +82,23 @@ export interface DropletOptions {
    *
    * Daily (at a random time per host, 00:00-06:00 UTC), a newer release is installed, the tunnel
    * restarted onto it (which ends the SSH sessions open through it) and checked. A release that
-   * does not come up is rolled back to the previous binary and skipped. Cloudflare supports each cloudflared release for a year, and Debian's and Ubuntu's
-   * unattended upgrades do not cover its repository. `false` leaves cloudflared at the version
-   * installed at first boot.
+   * does not come up is rolled back to the previous binary and skipped. Cloudflare supports each
+   * cloudflared release for a year, and Debian's and Ubuntu's unattended upgrades do not cover its
+   * repository. `false` leaves cloudflared at the version installed at first boot.
    *
    * @default true
    */
   readonly cloudflaredAutoUpdate?: boolean;
 
   /**
-   * Whether login users (UID 1000 and up, every Access user) are kept from DigitalOcean's
-   * metadata service, which serves the droplet's user_data, tunnel token included, to any local
-   * process. Root and system services (DigitalOcean's agents) keep it.
+   * Whether every process with UID 1000 and up (every Access user, however it starts a program)
+   * is kept from DigitalOcean's metadata service, which serves the droplet's user_data, tunnel
+   * token included, to any local process.
+   *
+   * Two layers: systemd's IP filter on every slice, which no firewall change touches, and an
+   * nftables rule. Only cloud-init's units, DigitalOcean's agents and the accounts agent reach
+   * the metadata service; root elsewhere (a `sudo` shell) uses
+   * `sudo systemd-run -p IPAddressAllow=169.254.169.254 --wait --pipe curl ...`.
    *
    * @default true
    */

@@ -11,6 +11,7 @@ import { Droplet, MetadataService, metadataJson } from '../../e2e/metadata';
 const droplet: Droplet = {
   id: 123456789, hostname: 'access-droplet-e2e', region: 'fra1', userData: '#cloud-config\nusers: []\n',
   vendorData: '#cloud-config\nmanage_etc_hosts: true\n', publicKeys: ['ssh-ed25519 AAAA test'], mac: '52:54:00:12:34:56',
+  tags: ['e2e', 'web'],
 };
 
 describe('stand-in metadata service', () => {
@@ -47,6 +48,21 @@ describe('stand-in metadata service', () => {
     expect(service.requests()).toEqual(expect.arrayContaining([
       'GET /metadata/v1/user-data 200', 'GET /metadata/v1/id 200', 'GET /metadata/v2.json 404',
     ]));
+  });
+
+  test('serves the tags as an index (one a line, trailing slash; 301 without it) and in v1.json, and follows setTags', async () => {
+    const body = (r: string) => r.split('\r\n\r\n')[1];
+    expect(get('/metadata/v1/tags/')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(body(get('/metadata/v1/tags/'))).toBe('e2e\nweb');
+    expect(get('/metadata/v1/tags')).toMatch(/^HTTP\/1\.1 301 Moved Permanently\r\n(.*\r\n)*Location: \/metadata\/v1\/tags\/\r\n/);
+    expect(service.tags).toEqual(['e2e', 'web']);
+    await service.setTags(['cdad:0123456789ab:0:1:abc', 'e2e']);
+    expect(body(get('/metadata/v1/tags/'))).toBe('cdad:0123456789ab:0:1:abc\ne2e');
+    expect(JSON.parse(body(get('/metadata/v1.json'))).tags).toEqual(['cdad:0123456789ab:0:1:abc', 'e2e']);
+    await service.setTags([]);
+    expect(body(get('/metadata/v1/tags/'))).toBe('');
+    await expect(service.setTags(['has space'])).rejects.toThrow(/tag "has space" is not one DigitalOcean accepts/);
+    await service.setTags(droplet.tags ?? []);
   });
 
   test('the QEMU network is restricted and forwards only ssh and the metadata service', () => {

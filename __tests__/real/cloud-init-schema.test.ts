@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
-import { CloudInit, CloudInitOptions } from '../../lib/cloud-init';
+import { CloudInit, CloudInitOptions, METADATA_GUARD_ALLOW_DROP_INS } from '../../lib/cloud-init';
 import { composeUserData } from '../../lib/user-data';
 import {
   cloudInitSchema, cloudInitSchemaMany, cloudInitTopLevelKeys, describeReal, EMPTY_USERS_SCHEMA_BUG, fakeTunnelToken, HostNamespace, KeyPair,
@@ -68,7 +68,8 @@ const EXPECTED_WRITE_FILES: Record<string, [string, string, string?]> = {
   '/etc/systemd/system/cloudflared-access.service': ['root:root', '0644'],
   '/usr/local/lib/cdktf-access-droplet/metadata-guard': ['root:root', '0755'],
   '/etc/systemd/system/cdktf-metadata-guard.service': ['root:root', '0644'],
-  '/etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+  '/etc/systemd/system/-.slice.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
+  ...Object.fromEntries(METADATA_GUARD_ALLOW_DROP_INS.map((p) => [p, ['root:root', '0644'] as [string, string]])),
   '/etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
   '/etc/systemd/system/cloudflared-access.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],
   '/etc/systemd/system/nftables.service.d/cdktf-metadata-guard.conf': ['root:root', '0644'],

@@ -3,9 +3,9 @@
 // droplet's tags (the account list, which the root agent reads), and requests come from root, a
 // system user and login users. Nothing touches the host's own network or firewall.
 import { spawn, ChildProcess } from 'child_process';
-import { accessSync, constants, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { METADATA_GUARD_DROP_INS, renderAccountTags } from '../../lib/cloud-init';
+import { METADATA_GUARD_ALLOW_DROP_INS, METADATA_GUARD_ALLOWED_UNITS, METADATA_GUARD_DROP_INS, renderAccountTags } from '../../lib/cloud-init';
 import {
   describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run, TOOLS, writeFile,
 } from './helpers';
@@ -52,6 +52,9 @@ function settings(unit: string, key: string): string[] {
   return unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
 }
 
+/** every systemd file of the guard, by path. */
+const GUARD_FILES = [GUARD_UNIT, ...Object.values(METADATA_GUARD_DROP_INS), ...METADATA_GUARD_ALLOW_DROP_INS];
+
 describe('metadata guard in the cloud-config', () => {
   test('is on by default, with its unit', () => {
     const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken() }));
@@ -63,26 +66,49 @@ describe('metadata guard in the cloud-config', () => {
     expect(setup.indexOf('systemctl enable --now cdktf-metadata-guard.service')).toBeLessThan(setup.indexOf('systemctl restart ssh'));
   });
 
-  test('is left out with restrictMetadataService: false, second layer and requirements too', () => {
+  test('is left out with restrictMetadataService: false, every layer and allow too', () => {
     expect(guardScript(false)).toBeUndefined();
     expect(guardScript(true)).toContain('meta skuid >= 1000 reject');
-    for (const path of Object.values(METADATA_GUARD_DROP_INS)) {
+    for (const path of GUARD_FILES) {
       expect(renderedFile(path, false)).toBeUndefined();
       expect(renderedFile(path)).toBeDefined();
     }
+    const off = renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), restrictMetadataService: false });
+    expect(off).not.toMatch(/IPAddress|169\.254\.169\.254|cdktf-metadata-guard\.conf/);
   });
 
-  test('a second layer no ruleset flush touches: cgroup IP filtering on user.slice, ssh and cloudflared', () => {
-    expect(settings(renderedFile(METADATA_GUARD_DROP_INS.userSlice)!, 'IPAddressDeny')).toEqual(['169.254.169.254']);
+  test('the layer no ruleset flush touches: IPAddressDeny on -.slice, the root of every slice', () => {
+    expect(settings(renderedFile(METADATA_GUARD_DROP_INS.rootSlice)!, 'IPAddressDeny')).toEqual(['169.254.169.254']);
+    expect(renderedFile(METADATA_GUARD_DROP_INS.rootSlice)).toMatch(/^\[Slice\]$/m);
+  });
+
+  test('IPAddressAllow only on the listed root services, and on nothing else the guard writes', () => {
+    expect(METADATA_GUARD_ALLOWED_UNITS).toEqual([
+      'cloud-init-local.service', 'cloud-init.service', 'cloud-init-network.service', 'cloud-init-main.service',
+      'cloud-config.service', 'cloud-final.service', 'cloud-init-hotplugd.service',
+      'droplet-agent.service', 'do-agent.service', 'cdktf-access-accounts.service',
+    ]);
+    for (const [i, unit] of METADATA_GUARD_ALLOWED_UNITS.entries()) {
+      expect(METADATA_GUARD_ALLOW_DROP_INS[i]).toBe(`/etc/systemd/system/${unit}.d/cdktf-metadata-guard.conf`);
+      const dropIn = renderedFile(METADATA_GUARD_ALLOW_DROP_INS[i])!;
+      expect(settings(dropIn, 'IPAddressAllow')).toEqual(['169.254.169.254']);
+      expect(dropIn.split('\n').filter((l) => /^[A-Za-z]+=/.test(l))).toEqual(['IPAddressAllow=169.254.169.254']);
+    }
+    // the whole cloud-config: an allow anywhere else would be a way past the deny.
+    const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken() }));
+    const allowing = doc.write_files!.filter((f) => /^\s*IPAddressAllow=/m.test(f.content ?? '')).map((f) => f.path);
+    expect(allowing).toEqual([...METADATA_GUARD_ALLOW_DROP_INS]);
+  });
+
+  test('ssh and cloudflared start only once the guard holds; nftables.service puts the rule back after start, reload and stop', () => {
     for (const service of [METADATA_GUARD_DROP_INS.ssh, METADATA_GUARD_DROP_INS.cloudflared]) {
       const dropIn = renderedFile(service)!;
-      expect(settings(dropIn, 'IPAddressDeny')).toEqual(['169.254.169.254']);
-      // ssh and cloudflared start only once the guard holds.
       expect(settings(dropIn, 'Requires')).toEqual(['cdktf-metadata-guard.service']);
       expect(settings(dropIn, 'After')).toEqual(['cdktf-metadata-guard.service']);
     }
     expect(settings(renderedFile(GUARD_UNIT)!, 'After')).toEqual(['local-fs.target nftables.service firewalld.service']);
-    expect(settings(renderedFile(METADATA_GUARD_DROP_INS.nftables)!, 'ExecStartPost')).toEqual([`-${GUARD_PATH}`]);
+    const nftables = renderedFile(METADATA_GUARD_DROP_INS.nftables)!;
+    for (const key of ['ExecStartPost', 'ExecReload', 'ExecStopPost']) expect(settings(nftables, key)).toEqual([`-${GUARD_PATH}`]);
   });
 });
 
@@ -93,24 +119,32 @@ const unitFile = (name: string, aptPackage: string): Requirement => ({
 
 describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze, unitFile('ssh.service', 'openssh-server'), unitFile('nftables.service', 'nftables')], () => {
   let units: string;
+  const VERIFIED = ['cdktf-metadata-guard.service', '-.slice', 'ssh.service', 'cloudflared-access.service', 'nftables.service', ...METADATA_GUARD_ALLOWED_UNITS];
 
-  /** the rendered units and drop-ins in a unit directory, the guard's paths moved below `dir`. */
+  /**
+   * the rendered units and drop-ins in a unit directory, the guard's paths moved below `dir`;
+   * a listed unit this machine does not have (DigitalOcean's agents, newer cloud-init's) gets a
+   * minimal fragment, so its drop-in is read and checked all the same.
+   */
   function writeUnits(dir: string, edit: (path: string, content: string) => string = (_, c) => c): string {
     const script = join(dir, 'metadata-guard');
     writeFile(script, guardScript()!, 0o755);
     const unitDir = join(dir, 'units');
-    for (const path of [GUARD_UNIT, ...Object.values(METADATA_GUARD_DROP_INS), '/etc/systemd/system/cloudflared-access.service']) {
+    for (const path of [...GUARD_FILES, '/etc/systemd/system/cloudflared-access.service']) {
       let content = renderedFile(path)!.split(GUARD_PATH).join(script);
       // this machine has no cloudflared; the droplet does.
       content = content.replace(/^ExecStart=\/usr\/bin\/cloudflared /m, 'ExecStart=/bin/true ');
       writeFile(join(unitDir, path.slice('/etc/systemd/system/'.length)), edit(path, content));
+    }
+    for (const unit of METADATA_GUARD_ALLOWED_UNITS) {
+      if (!existsSync(`/lib/systemd/system/${unit}`)) writeFile(join(unitDir, unit), '[Service]\nType=oneshot\nExecStart=/bin/true\n');
     }
     return unitDir;
   }
 
   /** `systemd-analyze verify` of the units by name: each with its drop-ins from `unitDir`, then the system's unit path. */
   function verify(unitDir: string) {
-    return run(TOOLS.systemdAnalyze, ['verify', '--man=no', 'cdktf-metadata-guard.service', 'user.slice', 'ssh.service', 'cloudflared-access.service', 'nftables.service'], {
+    return run(TOOLS.systemdAnalyze, ['verify', '--man=no', '--', ...VERIFIED], {
       env: { ...process.env, SYSTEMD_UNIT_PATH: `${unitDir}:` },
     });
   }
@@ -120,7 +154,7 @@ describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze, 
   });
   afterAll(() => removeTempDirs());
 
-  test('systemd-analyze verify accepts every unit and drop-in, with the stock ssh and nftables units, without a warning', () => {
+  test('systemd-analyze verify accepts every unit and drop-in (-.slice, the allowed units, ssh, cloudflared, nftables) without a warning', () => {
     const r = verify(units);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('');
@@ -129,17 +163,21 @@ describeReal('metadata guard units, checked by systemd', [NEEDS.systemdAnalyze, 
 
   test('systemd-analyze verify reads each drop-in: a misspelled key or bad address in any of them is reported (control)', () => {
     const broken = writeUnits(makeTempDir('guard-units-broken'), (path, content) =>
-      path === METADATA_GUARD_DROP_INS.userSlice ? content.replace('IPAddressDeny=', 'IPAddressDenny=')
-        : path === METADATA_GUARD_DROP_INS.ssh ? content.replace('IPAddressDeny=169.254.169.254', 'IPAddressDeny=169.254.169.2549')
-          : path === METADATA_GUARD_DROP_INS.nftables ? content.replace('ExecStartPost=', 'ExecStartPosts=') : content);
+      path === METADATA_GUARD_DROP_INS.rootSlice ? content.replace('IPAddressDeny=', 'IPAddressDenny=')
+        : path === METADATA_GUARD_ALLOW_DROP_INS[0] ? content.replace('IPAddressAllow=169.254.169.254', 'IPAddressAllow=169.254.169.2549')
+          : path === METADATA_GUARD_ALLOW_DROP_INS[METADATA_GUARD_ALLOW_DROP_INS.length - 1] ? content.replace('IPAddressAllow=', 'IPAddressAlow=')
+            : path === METADATA_GUARD_DROP_INS.ssh ? content.replace('Requires=', 'Require=')
+              : path === METADATA_GUARD_DROP_INS.nftables ? content.replace('ExecStopPost=', 'ExecStopPosts=') : content);
     const r = verify(broken);
-    expect(r.stderr).toMatch(/user\.slice\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'IPAddressDenny' in section \[Slice\]/);
-    expect(r.stderr).toMatch(/ssh\.service\.d\/cdktf-metadata-guard\.conf:\d+: .*169\.254\.169\.2549/);
-    expect(r.stderr).toMatch(/nftables\.service\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'ExecStartPosts'/);
+    expect(r.stderr).toMatch(/-\.slice\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'IPAddressDenny' in section \[Slice\]/);
+    expect(r.stderr).toMatch(new RegExp(`${METADATA_GUARD_ALLOWED_UNITS[0].replace(/\./g, '\\.')}\\.d/cdktf-metadata-guard\\.conf:\\d+: .*169\\.254\\.169\\.2549`));
+    expect(r.stderr).toMatch(/cdktf-access-accounts\.service\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'IPAddressAlow'/);
+    expect(r.stderr).toMatch(/ssh\.service\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'Require'/);
+    expect(r.stderr).toMatch(/nftables\.service\.d\/cdktf-metadata-guard\.conf:\d+: Unknown key 'ExecStopPosts'/);
   });
 });
 
-describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP, NFT, IPTABLES, CURL, SETPRIV], () => {
+describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP, NFT, IPTABLES, CURL, SETPRIV, unitFile('nftables.service', 'nftables')], () => {
   const ns = `cdktf-md-${process.pid}`;
   let server: ChildProcess | undefined;
   let dir: string;
@@ -231,20 +269,42 @@ describeReal('metadata guard, for real in a network namespace', [NEEDS.root, IP,
     expect(fetchAs(1000)).toMatchObject({ status: 0, stdout: 'TUNNEL_TOKEN=secret\n' });
   });
 
-  test("nftables.service's start (flush, then its ruleset) is followed by the guard again, through the drop-in", () => {
-    resetFirewall();
-    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', script])).toMatchObject({ status: 0 });
-    // Debian's nftables.service runs `nft -f /etc/nftables.conf`, which starts with flush ruleset.
-    const conf = join(dir, 'nftables.conf');
-    writeFileSync(conf, 'flush ruleset\ntable inet filter {\n  chain output { type filter hook output priority 0; policy accept; }\n}\n');
-    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/usr/sbin/nft', '-f', conf])).toMatchObject({ status: 0 });
-    expect(fetchAs(1000)).toMatchObject({ status: 0 });
-    // then the drop-in's ExecStartPost, as written (the guard's path moved to this test's copy).
-    const [post] = settings(renderedFile(METADATA_GUARD_DROP_INS.nftables)!, 'ExecStartPost');
-    expect(post).toBe(`-${GUARD_PATH}`);
-    expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', post.slice(1).replace(GUARD_PATH, script)])).toMatchObject({ status: 0 });
-    expectGuarded();
-  });
+  /**
+   * What systemd runs for `verb` of nftables.service with the guard's drop-in: the stock unit's
+   * commands (Debian's, from this machine) and then the drop-in's, in systemd's order; a restart
+   * is a stop, then a start. /etc/nftables.conf is replaced by a copy of Debian's shape (it starts
+   * with `flush ruleset`), the guard's path by this test's copy.
+   */
+  function nftablesCommands(verb: 'start' | 'reload' | 'stop' | 'restart', conf: string): string[] {
+    if (verb === 'restart') return [...nftablesCommands('stop', conf), ...nftablesCommands('start', conf)];
+    const stock = readFileSync('/lib/systemd/system/nftables.service', 'utf8');
+    const dropIn = renderedFile(METADATA_GUARD_DROP_INS.nftables)!;
+    const keys = { start: ['ExecStart', 'ExecStartPost'], reload: ['ExecReload'], stop: ['ExecStop', 'ExecStopPost'] }[verb];
+    // lists of one key from a unit and its drop-ins are appended, in that order.
+    return keys.flatMap((key) => [...settings(stock, key), ...settings(dropIn, key)])
+      .map((c) => c.replace(/^-/, '').replace('/etc/nftables.conf', conf).replace(GUARD_PATH, script));
+  }
+
+  for (const verb of ['start', 'reload', 'restart', 'stop'] as const) {
+    test(`\`systemctl ${verb} nftables\` (its commands flush the ruleset) leaves the guard in place, through the drop-in`, () => {
+      resetFirewall();
+      expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', script])).toMatchObject({ status: 0 });
+      const conf = join(dir, 'nftables.conf');
+      writeFileSync(conf, 'flush ruleset\ntable inet filter {\n  chain output { type filter hook output priority 0; policy accept; }\n}\n');
+      const commands = nftablesCommands(verb, conf);
+      // the stock commands alone: the rule is gone (the control: the drop-in is what brings it back).
+      for (const c of commands.filter((x) => !x.includes(script))) {
+        expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', '-c', c])).toMatchObject({ status: 0 });
+      }
+      expect(fetchAs(1000)).toMatchObject({ status: 0, stdout: 'TUNNEL_TOKEN=secret\n' });
+      resetFirewall();
+      expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', script])).toMatchObject({ status: 0 });
+      // then everything systemd runs, in order.
+      expect(commands.some((c) => c.includes(script))).toBe(true);
+      for (const c of commands) expect(run('/usr/sbin/ip', ['netns', 'exec', ns, '/bin/sh', '-c', c])).toMatchObject({ status: 0 });
+      expectGuarded();
+    });
+  }
 
   test('fails loudly when the image has neither tool', () => {
     const empty = join(dir, 'empty-bin');
