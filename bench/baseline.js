@@ -60,7 +60,11 @@ const sshdDropIn = fragment('sshd-access.conf');
 const cloudflaredUnit = fragment('cloudflared-access.service');
 const guardScript = fragment('metadata-guard.sh');
 const guardUnit = fragment('cdktf-metadata-guard.service');
-const guardUserSlice = fragment('metadata-guard-user-slice.conf');
+const guardRootSlice = fragment('metadata-guard-root-slice.conf');
+const guardAllow = fragment('metadata-guard-allow.conf');
+// the root services let through the guard's deny, each by its own drop-in.
+const guardAllowed = ['cloud-init-local', 'cloud-init', 'cloud-init-network', 'cloud-init-main', 'cloud-config', 'cloud-final',
+  'cloud-init-hotplugd', 'droplet-agent', 'do-agent', 'cdktf-access-accounts'];
 const guardRequires = fragment('metadata-guard-requires.conf');
 const guardNftables = fragment('metadata-guard-nftables.conf');
 const accountsAgent = packed('accounts');
@@ -109,12 +113,17 @@ ${guardScript}
     permissions: "0644"
     content: |
 ${guardUnit}
-  - path: /etc/systemd/system/user.slice.d/cdktf-metadata-guard.conf
+  - path: /etc/systemd/system/-.slice.d/cdktf-metadata-guard.conf
     owner: root:root
     permissions: "0644"
     content: |
-${guardUserSlice}
-  - path: /etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf
+${guardRootSlice}
+${guardAllowed.map((unit) => `  - path: /etc/systemd/system/${unit}.service.d/cdktf-metadata-guard.conf
+    owner: root:root
+    permissions: "0644"
+    content: |
+${guardAllow}
+`).join('')}  - path: /etc/systemd/system/ssh.service.d/cdktf-metadata-guard.conf
     owner: root:root
     permissions: "0644"
     content: |
