@@ -30,7 +30,11 @@ const runsSmall = Number(process.env.BENCH_RUNS || 5);
 const runsLarge = Number(process.env.BENCH_RUNS_LARGE || 3);
 const loadRuns = Number(process.env.BENCH_LOAD_RUNS || 7);
 
-const TARGETS = { ratio: 1.05, wallMs1000: 10000, rssMb1000: 600, loadDeltaMs: 150 };
+// issue 16: the ratio to the byte-identical baseline at most 1.00 from 200 hosts up (the library
+// must be as fast as hand-written code where its build loop matters) and 1.05 below (node's
+// start-up and the library's own modules dominate); 1000 hosts in 2.5 s and 350 MB.
+const TARGETS = { ratioSmall: 1.05, ratioLarge: 1.00, largeFrom: 200, wallMs1000: 2500, rssMb1000: 350, loadDeltaMs: 150 };
+const ratioTarget = (n) => (n >= TARGETS.largeFrom ? TARGETS.ratioLarge : TARGETS.ratioSmall);
 
 const TIME = '/usr/bin/time';
 const haveTime = fs.existsSync(TIME);
@@ -218,7 +222,7 @@ const check = (ok, text) => {
   verdicts.push(`${ok ? 'PASS' : 'FAIL'}  ${text}`);
   if (!ok) failures.push(text);
 };
-for (const r of rows) check(r.ratio <= TARGETS.ratio, `N=${label(r)}: ratio (a)/(b) ${r.ratio.toFixed(3)} <= ${TARGETS.ratio}`);
+for (const r of rows) check(r.ratio <= ratioTarget(r.n), `N=${label(r)}: ratio (a)/(b) ${r.ratio.toFixed(3)} <= ${ratioTarget(r.n).toFixed(2)}`);
 const bigRows = rows.filter((r) => r.n === 1000);
 for (const big of bigRows) {
   check(big.wallA < TARGETS.wallMs1000, `N=${label(big)}: library wall ${fmt(big.wallA)} < ${fmt(TARGETS.wallMs1000)}`);
