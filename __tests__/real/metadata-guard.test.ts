@@ -74,7 +74,18 @@ describe('metadata guard in the cloud-config', () => {
       expect(renderedFile(path)).toBeDefined();
     }
     const off = renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), restrictMetadataService: false });
-    expect(off).not.toMatch(/IPAddress|169\.254\.169\.254|cdktf-metadata-guard\.conf/);
+    // no file of the guard (setup.sh enables the guard only if its unit file is there).
+    expect(parseCloudConfig(off).write_files!.map((f) => f.path).filter((p) => p.includes('metadata-guard'))).toEqual([]);
+    // what is left are our own units' limits on themselves, the same with and without the guard:
+    // the accounts agent talks to the metadata service only, the updater never to it.
+    const limits = (restrict: boolean) => parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), restrictMetadataService: restrict }))
+      .write_files!.filter((f) => /^IPAddress(Allow|Deny)=/m.test(f.content ?? '') && !f.path.includes('cdktf-metadata-guard'))
+      .map((f) => [f.path, (f.content ?? '').split('\n').filter((l) => /^IPAddress(Allow|Deny)=/.test(l))]);
+    expect(limits(false)).toEqual([
+      ['/etc/systemd/system/cdktf-access-accounts.service', ['IPAddressAllow=169.254.169.254', 'IPAddressDeny=any']],
+      ['/etc/systemd/system/cdktf-cloudflared-update.service', ['IPAddressDeny=169.254.169.254']],
+    ]);
+    expect(limits(true)).toEqual(limits(false));
   });
 
   test('the layer no ruleset flush touches: IPAddressDeny on -.slice, the root of every slice', () => {
@@ -96,8 +107,12 @@ describe('metadata guard in the cloud-config', () => {
     }
     // the whole cloud-config: an allow anywhere else would be a way past the deny.
     const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken() }));
+    // (an allowed unit may also carry the allow in its own unit file: the accounts agent does, so
+    // that it reaches the metadata service and nothing else, guard or no guard.)
     const allowing = doc.write_files!.filter((f) => /^\s*IPAddressAllow=/m.test(f.content ?? '')).map((f) => f.path);
-    expect(allowing).toEqual([...METADATA_GUARD_ALLOW_DROP_INS]);
+    const ownUnitFiles = METADATA_GUARD_ALLOWED_UNITS.map((unit) => `/etc/systemd/system/${unit}`);
+    expect(allowing.filter((p) => !ownUnitFiles.includes(p))).toEqual([...METADATA_GUARD_ALLOW_DROP_INS]);
+    expect(allowing.filter((p) => ownUnitFiles.includes(p))).toEqual(['/etc/systemd/system/cdktf-access-accounts.service']);
   });
 
   test('ssh and cloudflared start only once the guard holds; nftables.service puts the rule back after start, reload and stop', () => {
