@@ -61,6 +61,8 @@ section guard-allowed; for u in ${allowedUnits.join(' ')}; do echo "$u $(systemc
 section sr0; stat -c '%a %U %G' /dev/sr0 2>&1; blkid -o value -s LABEL /dev/sr0 2>&1
 section failed-units; systemctl --failed --no-legend --plain
 section cloud-init-warnings; grep -E 'WARNING|ERROR|DEPRECAT' /var/log/cloud-init.log | tail -n 20
+section cloud-init-schema; cloud-init schema --system 2>&1; echo "exit=$?"
+section cloud-init-schema-log; grep -iE 'schema|invalid cloud-config' /var/log/cloud-init.log | grep -v 'DEBUG' | cut -c1-600
 section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log
 `;
 }
