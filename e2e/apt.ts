@@ -34,11 +34,19 @@ function digest(algorithm: string, data: Buffer): string {
   return createHash(algorithm).update(data).digest('hex');
 }
 
+/** How a stand-in release behaves. */
+export interface StandinOptions {
+  /** a broken release: it prints its version, but exits with status 1 when run as the tunnel. */
+  readonly failsToStart?: boolean;
+}
+
 /** The stand-in's program for `version`: it prints that version, as cloudflared prints its own. */
-export function standinProgram(version: string): string {
+export function standinProgram(version: string, options: StandinOptions = {}): string {
   const source = readFileSync(STANDIN_SOURCE, 'utf8');
   if (!source.includes('"@VERSION@"')) throw new Error(`${STANDIN_SOURCE} has no "@VERSION@" placeholder`);
-  return source.replace('"@VERSION@"', JSON.stringify(version));
+  if (!source.includes('\nFAILS_TO_START = False\n')) throw new Error(`${STANDIN_SOURCE} has no "FAILS_TO_START = False" line`);
+  const program = source.replace('"@VERSION@"', JSON.stringify(version));
+  return options.failsToStart ? program.replace('\nFAILS_TO_START = False\n', '\nFAILS_TO_START = True\n') : program;
 }
 
 /** The pool path of the stand-in package of `version`, relative to the repository. */
@@ -47,7 +55,7 @@ export function poolPath(version: string): string {
 }
 
 /** Builds the stand-in cloudflared .deb of `version` at `out`, in a scratch directory under `work`. */
-export async function buildStandinDeb(version: string, work: string, out: string): Promise<void> {
+export async function buildStandinDeb(version: string, work: string, out: string, options: StandinOptions = {}): Promise<void> {
   if (!DEB_VERSION.test(version)) throw new Error(`cloudflared version ${JSON.stringify(version)} is not a Debian version such as 2025.11.1`);
   const pkg = await fs.mkdtemp(join(work, 'cloudflared-pkg-'));
   try {
@@ -63,7 +71,7 @@ export async function buildStandinDeb(version: string, work: string, out: string
       ' Records its arguments and environment in the journal and tells systemd it is ready.',
       '',
     ].join('\n'));
-    await write(join(pkg, 'usr/bin/cloudflared'), standinProgram(version), 0o755);
+    await write(join(pkg, 'usr/bin/cloudflared'), standinProgram(version, options), 0o755);
     // dpkg-deb insists on DEBIAN/ being 0755..0775 whatever the umask made it.
     await fs.chmod(join(pkg, 'DEBIAN'), 0o755);
     await fs.mkdir(join(out, '..'), { recursive: true, mode: 0o755 });
@@ -191,9 +199,9 @@ export async function createRepository(repo: string, keyFile: string, work: stri
  * archive of paths relative to the repository: unpacked as root in the VM's `/srv/apt`, it
  * publishes the package there.
  */
-export async function publishStandin(repo: string, keyFile: string, version: string, work: string): Promise<Buffer> {
+export async function publishStandin(repo: string, keyFile: string, version: string, work: string, options: StandinOptions = {}): Promise<Buffer> {
   const deb = poolPath(version);
-  await buildStandinDeb(version, work, join(repo, deb));
+  await buildStandinDeb(version, work, join(repo, deb), options);
   const changed = [deb, ...await indexRepository(repo, keyFile)];
   const archive = join(work, `publish-${version}.tar`);
   await run('tar', ['-c', '-f', archive, '--owner=root', '--group=root', '--mode=u=rwX,go=rX', '-C', repo, ...changed]);

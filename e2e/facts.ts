@@ -33,6 +33,9 @@ section policy; apt-cache policy cloudflared
 section passwd; getent passwd ${names}
 section shadow; getent shadow ${names} | awk -F: '{print $1, substr($2, 1, 1)}'
 section principals; for f in /etc/ssh/auth_principals/*; do echo "$(basename $f): $(cat $f)"; done
+section sudoers; cat /etc/sudoers.d/90-cdktf-access
+section accounts-log; grep -h 'cdktf-access-accounts:' /var/log/cloud-init-output.log; journalctl -b -u cdktf-access-accounts.service --no-pager -o cat | grep 'cdktf-access-accounts:'
+section accounts-timer; systemctl is-active cdktf-access-accounts.timer; systemctl is-enabled cdktf-access-accounts.timer
 section ca; cat /etc/ssh/ca.pub
 section setup-log; grep 'cdktf-access-droplet:' /var/log/cloud-init-output.log
 section result-json; cat /run/cloud-init/result.json
@@ -45,16 +48,21 @@ section cloud-init-version; cloud-init --version 2>&1
 section openssh-version; ssh -V 2>&1
 section root-keys; cat /root/.ssh/authorized_keys
 section sshd-journal; journalctl -b -u ssh.service --no-pager -o cat | grep -E 'Accepted|REFUSED|principal|Certificate|CA|invalid' | tail -n 40
-section sshd-penalties; journalctl -b -u ssh.service --no-pager -o cat | grep -i 'penalt' | tail -n 3
+# since ssh.service last started: the setup script's restart turns the penalties off, and the
+# logins before it (tried while the accounts agent had not yet made jdoe) are not the checks'.
+section sshd-penalties; journalctl -b -u ssh.service --since "$(systemctl show --timestamp=unix -p ActiveEnterTimestamp --value ssh.service)" --no-pager -o cat | grep -i 'penalt' | tail -n 3
 section sshd-penalty-config; sshd -T 2>/dev/null | grep -i '^persourcepenal'
-section extra-motd; cat /etc/motd
-section extra-runcmd; cat /var/tmp/extra-cloud-config-ran
+section extra-file; cat /opt/extra-cloud-config/motd
+section extra-deferred; cat /srv/extra-cloud-config/ran
+section extra-timezone; cat /etc/timezone; cmp -s /etc/localtime /usr/share/zoneinfo/Europe/Berlin && echo 'localtime=Europe/Berlin' || echo "localtime=$(readlink -f /etc/localtime)"; date +%Z
 section sshd-effective; sshd -T 2>/dev/null | grep -E '^(passwordauthentication|pubkeyauthentication|permitrootlogin|authorizedkeysfile) '
 section guard-root-slice; systemctl show -p IPAddressDeny -- -.slice
 section guard-allowed; for u in ${allowedUnits.join(' ')}; do echo "$u $(systemctl show -p LoadState --value $u) $(systemctl show -p IPAddressAllow --value $u)"; done
 section sr0; stat -c '%a %U %G' /dev/sr0 2>&1; blkid -o value -s LABEL /dev/sr0 2>&1
 section failed-units; systemctl --failed --no-legend --plain
 section cloud-init-warnings; grep -E 'WARNING|ERROR|DEPRECAT' /var/log/cloud-init.log | tail -n 20
+section cloud-init-schema; cloud-init schema --system 2>&1; echo "exit=$?"
+section cloud-init-schema-log; grep -iE 'schema|invalid cloud-config' /var/log/cloud-init.log | grep -v 'DEBUG' | cut -c1-600
 section cloud-init-output; tail -n 40 /var/log/cloud-init-output.log
 `;
 }

@@ -33,8 +33,7 @@ import { delimiter, join } from 'path';
 import { renderCloudInit } from '../lib/cloud-init';
 import { checkExtraCloudConfig, composeUserData } from '../lib/user-data';
 import { publishStandin } from './apt';
-import { EXTRA_CLOUD_CONFIG } from './assertions';
-import { assertions, JDOE, Share, shareOf, SRHEA, USERS } from './assertions';
+import { assertions, dropletTags, EXTRA_CLOUD_CONFIG, JDOE, Share, shareOf, SRHEA, Subject, USERS } from './assertions';
 import { Checks, ImageFacts, show, summaryLine } from './checks';
 import { buildConfigDrive } from './configdrive';
 import { cacheEntries, Distro, DISTROS, ensureImage, Image, prune } from './image';
@@ -132,7 +131,7 @@ const current: { vms: Set<Vm>; scratch: Set<string>; lock?: string } = { vms: ne
  * in `checks`. Each run has its own keys, token, droplet and metadata service: two runs of one
  * image share only the image (its disk is a read-only backing file, `-snapshot`).
  */
-async function testRun(image: Image, path: BootPath, share: Share, timings: Timings, checks: Checks): Promise<ImageFacts> {
+async function testRun(image: Image, path: BootPath, share: Share, timings: Timings, checks: Checks, summaries: string[]): Promise<ImageFacts> {
   const name = image.distro.name;
   const label = `${name} ${path}`;
   const say = (m: string) => checks.log(m);
@@ -151,7 +150,6 @@ async function testRun(image: Image, path: BootPath, share: Share, timings: Timi
     const userData = composeUserData(renderCloudInit({
       caPublicKey: await client.caPublicKey(),
       tunnelToken: token,
-      users: USERS,
       cloudflaredAptUrl: image.aptUrl,
       cloudflaredAptKeyUrl: keyUrl,
       cloudflaredAptSuite: image.aptSuite,
@@ -166,7 +164,8 @@ async function testRun(image: Image, path: BootPath, share: Share, timings: Timi
       vendorData: '#cloud-config\nmanage_etc_hosts: true\n',
       publicKeys: [readFileSync(`${client.key}.pub`, 'utf8').trim()],
       mac: `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`,
-      tags: ['e2e'],
+      // the people who may log in: not in user_data, but in the tags, as AccessDroplet gives them.
+      tags: dropletTags(USERS),
     };
     const uuid = randomUUID();
     const metadata = await MetadataService.create(join(dir, 'metadata'), droplet);
@@ -212,7 +211,8 @@ async function testRun(image: Image, path: BootPath, share: Share, timings: Timi
     const publishCloudflared = publisher(image, dir, (input) =>
       client.ssh(vm!.sshPort, JDOE.unix, certs.jdoe, `base64 -d | sudo -n tar -x -C ${image.aptUrl.replace(/^file:\/\//, '')}`, { input }));
     facts = await timings.time(`${label} checks`, () => assertions({
-      checks, client, sshPort: vm!.sshPort, status, certs, metadata, droplet, tunnelToken: token, bootPath: path, uuid, publishCloudflared, share,
+      image: name, checks, client, sshPort: vm!.sshPort, status, certs, metadata, droplet, tunnelToken: token, bootPath: path, uuid,
+      publishCloudflared, share, summaries,
     }));
     if (client.penalties > 0) say(`sshd shut out ${client.penalties} connection attempts after failed logins (PerSourcePenalties); each was retried`);
   } catch (e) {
@@ -238,25 +238,29 @@ async function testRun(image: Image, path: BootPath, share: Share, timings: Timi
  * unpacks what changed into the VM's repository as root (`push` runs a command with the archive,
  * base64, on its stdin).
  */
-function publisher(image: Image, dir: string, push: (input: string) => Promise<RunResult>): (version: string) => Promise<void> {
+function publisher(image: Image, dir: string, push: (input: string) => Promise<RunResult>): Subject['publishCloudflared'] {
   const repo = join(dir, 'apt-repository');
-  return async (version: string) => {
+  return async (version, options = {}) => {
     if (!existsSync(repo)) await run('cp', ['-a', image.aptRepository, repo]);
-    const archive = await publishStandin(repo, image.aptSigningKey, version, dir);
+    const archive = await publishStandin(repo, image.aptSigningKey, version, dir, options);
     const r = await push(archive.toString('base64'));
     if (r.code !== 0) throw new Error(`publishing cloudflared ${version} in the VM: ${show(r)}`);
   };
 }
 
-/** Both boots of one image, side by side or one after the other; a summary line for each. */
-async function testImage(image: Image, paths: BootPath[], timings: Timings): Promise<{ line: string; checks: Checks }[]> {
-  const one = async (path: BootPath) => {
+/**
+ * Both boots of one image, side by side or one after the other; a summary line for each, and the
+ * lines of the checks it ran that have their own (live accounts, the cloudflared update).
+ */
+async function testImage(image: Image, paths: BootPath[], timings: Timings): Promise<Result[]> {
+  const one = async (path: BootPath): Promise<Result> => {
     const checks = new Checks(undefined, `${image.distro.name} ${path}`);
-    const facts = await testRun(image, path, shareOf(path, paths), timings, checks);
-    return { checks, line: summaryLine(image.distro.name, facts, checks) };
+    const extra: string[] = [];
+    const facts = await testRun(image, path, shareOf(path, paths), timings, checks, extra);
+    return { checks, lines: [summaryLine(image.distro.name, facts, checks), ...extra] };
   };
   if (PARALLEL) return Promise.all(paths.map(one));
-  const results = [];
+  const results: Result[] = [];
   for (const path of paths) results.push(await one(path));
   return results;
 }
@@ -331,27 +335,27 @@ async function main(): Promise<number> {
     for (const image of images) image.catch(() => undefined);
     // the releases boot in the order their images are ready, one release's boots at a time.
     const pending = new Map(images.map((image, i) => [i, image.then(() => i, () => i)]));
-    const done: { line: string; checks: Checks }[][] = [];
+    const done: Result[][] = [];
     while (pending.size > 0) {
       const i = await Promise.race(pending.values());
       pending.delete(i);
       const distro = distros[i];
-      let results: { line: string; checks: Checks }[];
+      let results: Result[];
       try {
         results = await testImage(await images[i], paths, timings);
       } catch (e) {
         const checks = new Checks(undefined, distro.name);
         checks.fail(`${distro.name}: ${e instanceof Error ? e.message : String(e)}`);
-        results = [{ checks, line: summaryLine(distro.name, {}, checks) }];
+        results = [{ checks, lines: [summaryLine(distro.name, {}, checks)] }];
       }
-      for (const { checks, line } of results) {
+      for (const { checks, lines } of results) {
         count(checks);
-        log(line);
+        for (const line of lines) log(line);
       }
       done[i] = results;
     }
     // the summary lines at the end in release order, whatever order the releases ran in.
-    for (const results of done) for (const { line } of results ?? []) summaries.push(line);
+    for (const results of done) for (const { lines } of results ?? []) summaries.push(...lines);
   } catch (e) {
     totals.failed++;
     log(`FAIL - ${e instanceof Error ? e.message : String(e)}`);
@@ -364,6 +368,12 @@ async function main(): Promise<number> {
   for (const line of summaries) log(line);
   log(closing());
   return totals.failed > 0 ? 1 : 0;
+}
+
+/** One boot's checks and its summary lines. */
+interface Result {
+  readonly checks: Checks;
+  readonly lines: string[];
 }
 
 /** One run at a time per cache: a second one would rebuild or prune under the first's feet. */
