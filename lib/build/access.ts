@@ -11,6 +11,7 @@ import { validateAccessRulesOnSynth } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
 import { literal } from '../internal/escape';
 import { ApplicationPlan, PolicyPlan } from '../plan/types';
+import { lean } from './lean';
 import { BuildContext, BuiltApplication } from './context';
 import { validateAdmissionOnSynth } from './admission';
 import { addressOf } from './droplet';
@@ -22,14 +23,14 @@ function providerRules(rules: readonly AccessRule[]) {
 
 /** an allow policy from checked rules, checked again at synth (overrides included). */
 function definePolicy(scope: Construct, accountId: string, policy: PolicyPlan): ZeroTrustAccessPolicy {
-  const defined = new ZeroTrustAccessPolicy(scope, policy.id, literal({
+  const defined = lean(new ZeroTrustAccessPolicy(scope, policy.id, literal({
     accountId,
     name: policy.name,
     decision: 'allow',
     include: providerRules(policy.include),
     require: providerRules(policy.require),
     exclude: providerRules(policy.exclude),
-  }));
+  })));
   validateAccessRulesOnSynth(defined);
   return defined;
 }
@@ -52,7 +53,7 @@ export function buildOrigin(ctx: BuildContext): void {
   const origin = ctx.plan.origin;
   if (origin === undefined) return;
   const given = origin.teamName;
-  const org = new DataCloudflareZeroTrustOrganization(ctx.scope(origin.path), 'Organization', literal({
+  const org = lean(new DataCloudflareZeroTrustOrganization(ctx.scope(origin.path), 'Organization', literal({
     accountId: ctx.plan.accountId,
     lifecycle: {
       postcondition: [given === undefined ? {
@@ -63,7 +64,7 @@ export function buildOrigin(ctx: BuildContext): void {
         errorMessage: `accessTeamName "${given}" is not this account's team: the organization's auth domain is \${self.auth_domain}, so cloudflared would refuse everyone; pass its first label (cdktf-access-droplet).`,
       }],
     },
-  }));
+  })));
   ctx.organization = org;
   ctx.teamName = given ?? Fn.element(Fn.split('.', org.authDomain), 0);
 }
@@ -89,7 +90,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
   const accountId = ctx.plan.accountId;
   let built: BuiltApplication;
   if (app.kind === 'infrastructure') {
-    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+    const application = lean(new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,
       type: 'infrastructure',
@@ -106,7 +107,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       allowedIdps: app.allowedIdps,
       autoRedirectToIdentity: app.autoRedirectToIdentity,
       tags: app.tags,
-    }));
+    })));
     validateAccessRulesOnSynth(application);
     built = { application };
   } else {
@@ -122,7 +123,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       return own.id;
     });
     if (app.admission !== undefined) admissions.push({ policies, ...app.admission });
-    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+    const application = lean(new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,
       // type ssh: Cloudflare renders an SSH terminal in the browser; the client path keeps working.
@@ -134,11 +135,11 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       allowedIdps: app.allowedIdps,
       autoRedirectToIdentity: app.autoRedirectToIdentity,
       tags: app.tags,
-    }));
-    const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
+    })));
+    const certificate = lean(new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
       accountId,
       appId: application.id,
-    }));
+    })));
     if (app.caVersion !== undefined) {
       // a new label replaces the CA: a terraform_data holding it, and replace_triggered_by.
       const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version: app.caVersion } }));

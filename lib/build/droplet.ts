@@ -9,6 +9,7 @@ import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
 import { fillUserData, templateTexts, UserDataTemplate } from '../cloud-init';
 import { literal } from '../internal/escape';
 import { DropletPlan } from '../plan/types';
+import { lean } from './lean';
 import { BuildContext } from './context';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
@@ -22,9 +23,9 @@ const EVERYWHERE = ['0.0.0.0/0', '::/0'];
 export function buildFirewall(ctx: BuildContext): void {
   const plan = ctx.plan.firewall;
   const scope = ctx.scope(plan.path);
-  ctx.tag = new Tag(scope, 'Tag', literal({ name: plan.tagName }));
+  ctx.tag = lean(new Tag(scope, 'Tag', literal({ name: plan.tagName })));
   ctx.tagName = ctx.tag.name;
-  ctx.firewall = new Firewall(scope, 'Firewall', literal({
+  ctx.firewall = lean(new Firewall(scope, 'Firewall', literal({
     name: plan.name,
     tags: [ctx.tagName],
     outboundRule: [
@@ -32,7 +33,7 @@ export function buildFirewall(ctx: BuildContext): void {
       { protocol: 'udp', portRange: 'all', destinationAddresses: EVERYWHERE },
       { protocol: 'icmp', destinationAddresses: EVERYWHERE },
     ],
-  }));
+  })));
 }
 
 /**
@@ -50,7 +51,7 @@ export function buildDroplets(ctx: BuildContext): void {
     const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].caPublicKey as string;
     // provider 5.14 does not mark the token sensitive (5.17 does): wherever it flows, it is.
     const tunnelToken = Fn.sensitive(built.tunnelToken!.token) as string;
-    const droplet = new Droplet(scope, 'Droplet', literal({
+    const droplet = lean(new Droplet(scope, 'Droplet', literal({
       name: plan.name,
       image: plan.image,
       region: plan.region,
@@ -66,10 +67,10 @@ export function buildDroplets(ctx: BuildContext): void {
       // no droplet without its firewall: if the firewall cannot be created, neither is the droplet.
       dependsOn: [ctx.firewall!],
       lifecycle: lifecycleOf(plan),
-    }));
+    })));
     built.droplet = droplet;
     if (plan.projectId !== undefined) {
-      new ProjectResources(scope, 'ProjectResources', literal({ project: plan.projectId, resources: [droplet.urn] }));
+      lean(new ProjectResources(scope, 'ProjectResources', literal({ project: plan.projectId, resources: [droplet.urn] })));
     }
     if (plan.keepOnUserDataChange) {
       // the droplet keeps its disk when users change; but a droplet holding an old CA key or

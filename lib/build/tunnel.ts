@@ -9,6 +9,7 @@ import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/li
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { TerraformLocal } from 'cdktf';
 import { literal } from '../internal/escape';
+import { lean } from './lean';
 import { BuildContext } from './context';
 
 /**
@@ -24,13 +25,13 @@ export function buildTunnels(ctx: BuildContext): void {
   for (let i = 0; i < hosts.length; i++) {
     const host = hosts[i];
     const scope = ctx.scope([...host.path, 'Tunnel']);
-    const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({ accountId, name: host.tunnelName, configSrc: 'cloudflare' }));
+    const tunnel = lean(new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({ accountId, name: host.tunnelName, configSrc: 'cloudflare' })));
     const tunnelId = tunnel.id;
     const publicHostname = host.reach === 'public-hostname';
     const built = ctx.hosts[i];
     built.tunnel = tunnel;
     built.tunnelId = tunnelId;
-    built.tunnelConfig = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', literal({
+    built.tunnelConfig = lean(new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', literal({
       accountId,
       tunnelId,
       config: {
@@ -38,7 +39,7 @@ export function buildTunnels(ctx: BuildContext): void {
           ? [{ hostname: host.hostname, service: 'ssh://localhost:22', originRequest: originOf(ctx, i) }, { service: 'http_status:404' }]
           : [{ service: 'http_status:404' }],
       },
-    }));
+    })));
     // the token reads the tunnel's id through a local value. Terraform defers reading a data
     // source until apply when a managed resource it references has ANY planned change (Terraform
     // 1.11 transform_reference.go dataDependsOn), so `tunnel_id = tunnel.id` would make the token
@@ -47,9 +48,9 @@ export function buildTunnels(ctx: BuildContext): void {
     // still makes the id unknown, and the droplet is replaced, as it must be.
     // No depends_on and no conditions on the data source: either brings the tunnel back.
     const tunnelIdLocal = new TerraformLocal(scope, 'TunnelId', tunnelId);
-    built.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId: tunnelIdLocal.asString }));
+    built.tunnelToken = lean(new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId: tunnelIdLocal.asString })));
     if (publicHostname) {
-      built.dnsRecord = new DnsRecord(scope, 'DnsRecord', literal({
+      built.dnsRecord = lean(new DnsRecord(scope, 'DnsRecord', literal({
         zoneId: host.zoneId as string,
         name: host.hostname,
         type: 'CNAME',
@@ -57,7 +58,7 @@ export function buildTunnels(ctx: BuildContext): void {
         proxied: true,
         ttl: 1,
         comment: `Cloudflare Tunnel for ${host.tunnelName} (cdktf-access-droplet)`,
-      }));
+      })));
     }
   }
 }
@@ -90,17 +91,17 @@ export function buildPrivateRoutes(ctx: BuildContext): void {
     const built = ctx.hosts[i];
     const privateAddress = built.droplet!.ipv4AddressPrivate;
     built.privateAddress = privateAddress;
-    built.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(ctx.scope([...host.path, 'Tunnel']), 'Route', literal({
+    built.tunnelRoute = lean(new ZeroTrustTunnelCloudflaredRoute(ctx.scope([...host.path, 'Tunnel']), 'Route', literal({
       accountId,
       tunnelId: built.tunnelId as string,
       network: `${privateAddress}/32`,
       virtualNetworkId: host.virtualNetworkId,
       comment: `SSH to ${host.hostname} (cdktf-access-droplet)`,
-    }));
-    built.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(ctx.scope(host.accessPath), 'Target', literal({
+    })));
+    built.infrastructureTarget = lean(new ZeroTrustAccessInfrastructureTarget(ctx.scope(host.accessPath), 'Target', literal({
       accountId,
       hostname: host.hostname,
       ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: host.virtualNetworkId } },
-    }));
+    })));
   }
 }
