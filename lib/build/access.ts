@@ -1,7 +1,7 @@
 // Cloudflare Access, built from the plan (the manual procedure's "Create an Access policy" and
 // "Generate a certificate public key"): reusable allow policies, the applications, and each
 // self-hosted application's short-lived certificate CA.
-import { DataResource, Fn } from 'cdktf';
+import { DataResource } from 'cdktf';
 import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
 import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
@@ -9,9 +9,10 @@ import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare
 import { Construct } from 'constructs';
 import { validateAccessRulesOnSynth } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
-import { literal } from '../internal/escape';
+import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { ApplicationPlan, PolicyPlan } from '../plan/types';
 import { lean } from './lean';
+import { interpolated, referenceTo } from './references';
 import { BuildContext, BuiltApplication } from './context';
 import { validateAdmissionOnSynth } from './admission';
 import { addressOf } from './droplet';
@@ -66,7 +67,7 @@ export function buildOrigin(ctx: BuildContext): void {
     },
   })));
   ctx.organization = org;
-  ctx.teamName = given ?? Fn.element(Fn.split('.', org.authDomain), 0);
+  ctx.teamName = given !== undefined ? escapeTerraformTemplate(given) : `\${element(split(".", ${referenceTo(org, 'auth_domain')}), 0)}`;
 }
 
 /** every application of the plan: the shared ones, then the hosts' own, in order. */
@@ -136,16 +137,16 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       autoRedirectToIdentity: app.autoRedirectToIdentity,
       tags: app.tags,
     })));
-    const certificate = lean(new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
-      accountId,
-      appId: application.id,
-    })));
+    const certificate = lean(new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', {
+      ...literal({ accountId }),
+      appId: interpolated(application, 'id'),
+    }));
     if (app.caVersion !== undefined) {
       // a new label replaces the CA: a terraform_data holding it, and replace_triggered_by.
       const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version: app.caVersion } }));
       certificate.lifecycle = { ...certificate.lifecycle, replaceTriggeredBy: [addressOf(rotation)] };
     }
-    built = { application, certificate, caPublicKey: certificate.publicKey, aud: ctx.plan.origin === undefined ? undefined : application.aud };
+    built = { application, certificate, aud: ctx.plan.origin === undefined ? undefined : interpolated(application, 'aud') };
   }
   ctx.applicationList.push(built.application);
   return built;

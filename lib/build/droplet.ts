@@ -10,6 +10,7 @@ import { joinUserData, quotedCaPublicKey, templateTexts, UserDataTemplate } from
 import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { DropletPlan } from '../plan/types';
 import { lean } from './lean';
+import { referenceTo } from './references';
 import { BuildContext } from './context';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
@@ -49,17 +50,15 @@ export function buildDroplets(ctx: BuildContext): void {
     const built = ctx.hosts[i];
     const scope = ctx.scope(host.path);
     const ownCertificate = plan.caPublicKey === undefined ? ctx.hostApplications[i].certificate : undefined;
-    // user_data refers to this build's own certificate, token and cloud-config local, in the same
-    // stack: written as the Terraform expressions cdktf would resolve those tokens to, which the
-    // synth then has no token to resolve in (twice per droplet: prepareStack, then toTerraform).
-    // Each element's logical id is fixed by now (read for this, as any token of it would).
+    // user_data refers to this build's own certificate, token and cloud-config local: plain
+    // expressions (./references.ts), so the synth has no token to resolve in it.
     const userData = joinUserData(
       plan.userData,
       ownCertificate === undefined
         ? escapeTerraformTemplate(quotedCaPublicKey(plan.caPublicKey as string))
-        : `\${jsonencode("\${${ownCertificate.terraformResourceType}.${ownCertificate.friendlyUniqueId}.public_key}\\n")}`,
+        : `\${jsonencode("\${${referenceTo(ownCertificate, 'public_key')}}\\n")}`,
       // provider 5.14 does not mark the token sensitive (5.17 does): wherever it flows, it is.
-      `\${jsonencode("TUNNEL_TOKEN=\${sensitive(data.${built.tunnelToken!.terraformResourceType}.${built.tunnelToken!.friendlyUniqueId}.token)}\\n")}`,
+      `\${jsonencode("TUNNEL_TOKEN=\${sensitive(${referenceTo(built.tunnelToken!, 'token')})}\\n")}`,
       sharedTexts(ctx, plan.userData),
     );
     const droplet = lean(new Droplet(scope, 'Droplet', {
@@ -90,7 +89,7 @@ export function buildDroplets(ctx: BuildContext): void {
       // tunnel token could never be reached again, so those still replace it.
       // triggers_replace, not input: terraform_data copies input to its output without the
       // sensitive mark (hashicorp/terraform#35609), and a plan would print the old token.
-      const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].caPublicKey as string;
+      const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].certificate!.publicKey;
       const tunnelToken = Fn.sensitive(built.tunnelToken!.token) as string;
       const trusted = new DataResource(scope, 'DropletTrust', literal({ triggersReplace: { ca_public_key: caPublicKey, tunnel_token: tunnelToken } }));
       droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
