@@ -46,10 +46,13 @@ describe('creation stacks of the tokens the build makes', () => {
   test('Error.prepareStackTrace is put back exactly, after a build and after a build that throws', () => {
     delete process.env.CDK_DEBUG;
     const before = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+    const capture = Object.getOwnPropertyDescriptor(Error, 'captureStackTrace');
     newDroplet({});
     expect(Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace')).toEqual(before);
+    expect(Object.getOwnPropertyDescriptor(Error, 'captureStackTrace')).toEqual(capture);
     expect(() => withoutCreationStacks(() => { throw new Error('inside'); })).toThrow('inside');
     expect(Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace')).toEqual(before);
+    expect(Object.getOwnPropertyDescriptor(Error, 'captureStackTrace')).toEqual(capture);
     // a formatter of the user's own (source-map-support installs one) comes back too.
     const mine = (e: Error) => `mine: ${e.message}`;
     Error.prepareStackTrace = mine;
@@ -60,6 +63,17 @@ describe('creation stacks of the tokens the build makes', () => {
       if (before === undefined) delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
       else Object.defineProperty(Error, 'prepareStackTrace', before);
     }
+  });
+
+  test('Error.captureStackTrace inside the build still captures an Error\'s real stack', () => {
+    delete process.env.CDK_DEBUG;
+    const e = withoutCreationStacks(() => {
+      const err = new Error('made inside');
+      Error.captureStackTrace(err, withoutCreationStacks);
+      return err;
+    });
+    expect(e.stack).not.toContain(UNRECORDED_STACK);
+    expect(e.stack).toMatch(/creation-stacks\.test\.ts/);
   });
 
   test('an error thrown inside the build keeps its real stack', () => {

@@ -413,11 +413,28 @@ export function cloudConfigTemplate(options: Omit<CloudInitOptions, 'caPublicKey
  * references to a Terraform local that holds the text once for every droplet). @internal
  */
 export function fillUserData(template: UserDataTemplate, caPublicKey: string, tunnelToken: string, texts?: readonly string[]): string {
+  return joinUserData(template, quotedCaPublicKey(caPublicKey), quotedTunnelToken(tunnelToken), texts);
+}
+
+/** the CA key's line of user_data, JSON-quoted (by Terraform's jsonencode if it is a token). @internal */
+export function quotedCaPublicKey(caPublicKey: string): string {
+  return quoted(`${caPublicKey}\n`);
+}
+
+/** the tunnel token's line of user_data, JSON-quoted (by Terraform's jsonencode if it is a token). @internal */
+export function quotedTunnelToken(tunnelToken: string): string {
+  return quoted(`TUNNEL_TOKEN=${tunnelToken}\n`);
+}
+
+/**
+ * The template with its two values already quoted (quotedCaPublicKey, quotedTunnelToken, or the
+ * Terraform expressions that render them), and its literal text, or `texts` in its place. @internal
+ */
+export function joinUserData(template: UserDataTemplate, caPublicKey: string, tunnelToken: string, texts?: readonly string[]): string {
   const parts = template.parts;
   let text = texts === undefined ? parts[0] : texts[0];
   for (let i = 1; i < parts.length; i += 2) {
-    const value = parts[i] === 'caPublicKey' ? quoted(`${caPublicKey}\n`) : quoted(`TUNNEL_TOKEN=${tunnelToken}\n`);
-    text += value + (texts === undefined ? parts[i + 1] : texts[(i + 1) / 2]);
+    text += (parts[i] === 'caPublicKey' ? caPublicKey : tunnelToken) + (texts === undefined ? parts[i + 1] : texts[(i + 1) / 2]);
   }
   return text;
 }

@@ -1,7 +1,7 @@
 // Cloudflare Access, built from the plan (the manual procedure's "Create an Access policy" and
 // "Generate a certificate public key"): reusable allow policies, the applications, and each
 // self-hosted application's short-lived certificate CA.
-import { DataResource, Fn } from 'cdktf';
+import { DataResource } from 'cdktf';
 import { DataCloudflareZeroTrustOrganization } from '@cdktf/provider-cloudflare/lib/data-cloudflare-zero-trust-organization';
 import { ZeroTrustAccessApplication } from '@cdktf/provider-cloudflare/lib/zero-trust-access-application';
 import { ZeroTrustAccessPolicy } from '@cdktf/provider-cloudflare/lib/zero-trust-access-policy';
@@ -9,8 +9,10 @@ import { ZeroTrustAccessShortLivedCertificate } from '@cdktf/provider-cloudflare
 import { Construct } from 'constructs';
 import { validateAccessRulesOnSynth } from '../access-policy-rules';
 import { AccessRule } from '../access-rule';
-import { literal } from '../internal/escape';
+import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { ApplicationPlan, PolicyPlan } from '../plan/types';
+import { lean } from './lean';
+import { interpolated, referenceTo } from './references';
 import { BuildContext, BuiltApplication } from './context';
 import { validateAdmissionOnSynth } from './admission';
 import { addressOf } from './droplet';
@@ -22,14 +24,14 @@ function providerRules(rules: readonly AccessRule[]) {
 
 /** an allow policy from checked rules, checked again at synth (overrides included). */
 function definePolicy(scope: Construct, accountId: string, policy: PolicyPlan): ZeroTrustAccessPolicy {
-  const defined = new ZeroTrustAccessPolicy(scope, policy.id, literal({
+  const defined = lean(new ZeroTrustAccessPolicy(scope, policy.id, literal({
     accountId,
     name: policy.name,
     decision: 'allow',
     include: providerRules(policy.include),
     require: providerRules(policy.require),
     exclude: providerRules(policy.exclude),
-  }));
+  })));
   validateAccessRulesOnSynth(defined);
   return defined;
 }
@@ -52,7 +54,7 @@ export function buildOrigin(ctx: BuildContext): void {
   const origin = ctx.plan.origin;
   if (origin === undefined) return;
   const given = origin.teamName;
-  const org = new DataCloudflareZeroTrustOrganization(ctx.scope(origin.path), 'Organization', literal({
+  const org = lean(new DataCloudflareZeroTrustOrganization(ctx.scope(origin.path), 'Organization', literal({
     accountId: ctx.plan.accountId,
     lifecycle: {
       postcondition: [given === undefined ? {
@@ -63,9 +65,9 @@ export function buildOrigin(ctx: BuildContext): void {
         errorMessage: `accessTeamName "${given}" is not this account's team: the organization's auth domain is \${self.auth_domain}, so cloudflared would refuse everyone; pass its first label (cdktf-access-droplet).`,
       }],
     },
-  }));
+  })));
   ctx.organization = org;
-  ctx.teamName = given ?? Fn.element(Fn.split('.', org.authDomain), 0);
+  ctx.teamName = given !== undefined ? escapeTerraformTemplate(given) : `\${element(split(".", ${referenceTo(org, 'auth_domain')}), 0)}`;
 }
 
 /** every application of the plan: the shared ones, then the hosts' own, in order. */
@@ -89,7 +91,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
   const accountId = ctx.plan.accountId;
   let built: BuiltApplication;
   if (app.kind === 'infrastructure') {
-    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+    const application = lean(new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,
       type: 'infrastructure',
@@ -106,7 +108,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       allowedIdps: app.allowedIdps,
       autoRedirectToIdentity: app.autoRedirectToIdentity,
       tags: app.tags,
-    }));
+    })));
     validateAccessRulesOnSynth(application);
     built = { application };
   } else {
@@ -122,7 +124,7 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       return own.id;
     });
     if (app.admission !== undefined) admissions.push({ policies, ...app.admission });
-    const application = new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
+    const application = lean(new ZeroTrustAccessApplication(scope, 'AccessApp', literal({
       accountId,
       name: app.name,
       // type ssh: Cloudflare renders an SSH terminal in the browser; the client path keeps working.
@@ -134,17 +136,17 @@ function defineApplication(ctx: BuildContext, app: ApplicationPlan, admissions: 
       allowedIdps: app.allowedIdps,
       autoRedirectToIdentity: app.autoRedirectToIdentity,
       tags: app.tags,
-    }));
-    const certificate = new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', literal({
-      accountId,
-      appId: application.id,
+    })));
+    const certificate = lean(new ZeroTrustAccessShortLivedCertificate(scope, 'ShortLivedCertificate', {
+      ...literal({ accountId }),
+      appId: interpolated(application, 'id'),
     }));
     if (app.caVersion !== undefined) {
       // a new label replaces the CA: a terraform_data holding it, and replace_triggered_by.
       const rotation = new DataResource(scope, 'CaVersion', literal({ input: { version: app.caVersion } }));
       certificate.lifecycle = { ...certificate.lifecycle, replaceTriggeredBy: [addressOf(rotation)] };
     }
-    built = { application, certificate, caPublicKey: certificate.publicKey, aud: ctx.plan.origin === undefined ? undefined : application.aud };
+    built = { application, certificate, aud: ctx.plan.origin === undefined ? undefined : interpolated(application, 'aud') };
   }
   ctx.applicationList.push(built.application);
   return built;

@@ -23,9 +23,7 @@ import { AccessPlan, ScopePath } from '../plan/types';
 export interface BuiltApplication {
   readonly application: ZeroTrustAccessApplication;
   readonly certificate?: ZeroTrustAccessShortLivedCertificate;
-  /** `certificate.publicKey`, read once for every host that trusts it. */
-  readonly caPublicKey?: string;
-  /** `application.aud`, read once, when cloudflared checks Access tokens at the origin. */
+  /** `${...aud}` (./references.ts), when cloudflared checks Access tokens at the origin. */
   readonly aud?: string;
 }
 
@@ -70,7 +68,10 @@ export class BuildContext {
   public firewall?: Firewall;
   /** the organization, when cloudflared protects the public hostnames with Access (self-hosted). */
   public organization?: DataCloudflareZeroTrustOrganization;
-  /** the team name the ingress rules check Access tokens for (given, or read from the organization). */
+  /**
+   * the team name the ingress rules check Access tokens for, as it goes into their config: given
+   * (escaped), or the expression that reads it from the organization.
+   */
   public teamName?: string;
   /** the poller of `waitForReady`, when the plan defines it before everything else (a fleet). */
   public readinessScript?: TerraformAsset;

@@ -21,11 +21,21 @@ const NO_STACK = (): string => `Error\n    at ${UNRECORDED_STACK}`;
 export function withoutCreationStacks<T>(build: () => T): T {
   if (process.env.CDK_DEBUG === 'true' || process.env.CDK_DEBUG === '1') return build();
   const previous = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
+  const previousCapture = Object.getOwnPropertyDescriptor(Error, 'captureStackTrace');
+  const capture = Error.captureStackTrace;
   Error.prepareStackTrace = NO_STACK;
+  // cdktf (and constructs) capture into a plain `{ stack: '' }` with Error.stackTraceLimit at
+  // MAX_SAFE_INTEGER: V8 walks every frame and makes a CallSite of each before NO_STACK can drop
+  // them. Such a capture gets its one-line stack directly; an Error is captured as V8 would.
+  Error.captureStackTrace = function captureStackTrace(target: object, below?: Function): void {
+    if (target instanceof Error) capture(target, below);
+    else (target as { stack?: string }).stack = NO_STACK();
+  };
   try {
     return build();
   } finally {
     if (previous === undefined) delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
     else Object.defineProperty(Error, 'prepareStackTrace', previous);
+    Object.defineProperty(Error, 'captureStackTrace', previousCapture!);
   }
 }

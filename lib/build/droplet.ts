@@ -1,14 +1,16 @@
 // DigitalOcean, built from the plan (the manual procedure's "Create your droplet", "Configure your
 // droplet" and "Lock down all ingress"): the tag and the firewall with no inbound rule, and per
 // host the droplet whose cloud-config does the rest at first boot.
-import { DataResource, Fn, ref, TerraformLocal, TerraformResourceLifecycle, Token } from 'cdktf';
+import { DataResource, Fn, TerraformLocal, TerraformResourceLifecycle } from 'cdktf';
 import { Droplet } from '@cdktf/provider-digitalocean/lib/droplet';
 import { Firewall } from '@cdktf/provider-digitalocean/lib/firewall';
 import { ProjectResources } from '@cdktf/provider-digitalocean/lib/project-resources';
 import { Tag } from '@cdktf/provider-digitalocean/lib/tag';
-import { fillUserData, templateTexts, UserDataTemplate } from '../cloud-init';
-import { literal } from '../internal/escape';
+import { joinUserData, quotedCaPublicKey, templateTexts, UserDataTemplate } from '../cloud-init';
+import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { DropletPlan } from '../plan/types';
+import { lean } from './lean';
+import { referenceTo } from './references';
 import { BuildContext } from './context';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
@@ -22,9 +24,9 @@ const EVERYWHERE = ['0.0.0.0/0', '::/0'];
 export function buildFirewall(ctx: BuildContext): void {
   const plan = ctx.plan.firewall;
   const scope = ctx.scope(plan.path);
-  ctx.tag = new Tag(scope, 'Tag', literal({ name: plan.tagName }));
+  ctx.tag = lean(new Tag(scope, 'Tag', literal({ name: plan.tagName })));
   ctx.tagName = ctx.tag.name;
-  ctx.firewall = new Firewall(scope, 'Firewall', literal({
+  ctx.firewall = lean(new Firewall(scope, 'Firewall', literal({
     name: plan.name,
     tags: [ctx.tagName],
     outboundRule: [
@@ -32,7 +34,7 @@ export function buildFirewall(ctx: BuildContext): void {
       { protocol: 'udp', portRange: 'all', destinationAddresses: EVERYWHERE },
       { protocol: 'icmp', destinationAddresses: EVERYWHERE },
     ],
-  }));
+  })));
 }
 
 /**
@@ -47,35 +49,48 @@ export function buildDroplets(ctx: BuildContext): void {
     const plan = host.droplet;
     const built = ctx.hosts[i];
     const scope = ctx.scope(host.path);
-    const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].caPublicKey as string;
-    // provider 5.14 does not mark the token sensitive (5.17 does): wherever it flows, it is.
-    const tunnelToken = Fn.sensitive(built.tunnelToken!.token) as string;
-    const droplet = new Droplet(scope, 'Droplet', literal({
-      name: plan.name,
-      image: plan.image,
-      region: plan.region,
-      size: plan.size,
-      monitoring: plan.monitoring,
-      vpcUuid: plan.vpcUuid,
-      tags: [ctx.tagName as string, ...plan.tags],
-      userData: fillUserData(plan.userData, caPublicKey, tunnelToken, sharedTexts(ctx, plan.userData)),
-      backups: plan.backups,
-      ipv6: plan.ipv6,
-      gracefulShutdown: plan.gracefulShutdown,
-      volumeIds: plan.volumeIds === undefined ? undefined : [...plan.volumeIds],
-      // no droplet without its firewall: if the firewall cannot be created, neither is the droplet.
-      dependsOn: [ctx.firewall!],
-      lifecycle: lifecycleOf(plan),
+    const ownCertificate = plan.caPublicKey === undefined ? ctx.hostApplications[i].certificate : undefined;
+    // user_data refers to this build's own certificate, token and cloud-config local: plain
+    // expressions (./references.ts), so the synth has no token to resolve in it.
+    const userData = joinUserData(
+      plan.userData,
+      ownCertificate === undefined
+        ? escapeTerraformTemplate(quotedCaPublicKey(plan.caPublicKey as string))
+        : `\${jsonencode("\${${referenceTo(ownCertificate, 'public_key')}}\\n")}`,
+      // provider 5.14 does not mark the token sensitive (5.17 does): wherever it flows, it is.
+      `\${jsonencode("TUNNEL_TOKEN=\${sensitive(${referenceTo(built.tunnelToken!, 'token')})}\\n")}`,
+      sharedTexts(ctx, plan.userData),
+    );
+    const droplet = lean(new Droplet(scope, 'Droplet', {
+      ...literal({
+        name: plan.name,
+        image: plan.image,
+        region: plan.region,
+        size: plan.size,
+        monitoring: plan.monitoring,
+        vpcUuid: plan.vpcUuid,
+        tags: [ctx.tagName as string, ...plan.tags],
+        backups: plan.backups,
+        ipv6: plan.ipv6,
+        gracefulShutdown: plan.gracefulShutdown,
+        volumeIds: plan.volumeIds === undefined ? undefined : [...plan.volumeIds],
+        // no droplet without its firewall: if the firewall cannot be created, neither is the droplet.
+        dependsOn: [ctx.firewall!],
+        lifecycle: lifecycleOf(plan),
+      }),
+      userData,
     }));
     built.droplet = droplet;
     if (plan.projectId !== undefined) {
-      new ProjectResources(scope, 'ProjectResources', literal({ project: plan.projectId, resources: [droplet.urn] }));
+      lean(new ProjectResources(scope, 'ProjectResources', literal({ project: plan.projectId, resources: [droplet.urn] })));
     }
     if (plan.keepOnUserDataChange) {
       // the droplet keeps its disk when users change; but a droplet holding an old CA key or
       // tunnel token could never be reached again, so those still replace it.
       // triggers_replace, not input: terraform_data copies input to its output without the
       // sensitive mark (hashicorp/terraform#35609), and a plan would print the old token.
+      const caPublicKey = plan.caPublicKey ?? ctx.hostApplications[i].certificate!.publicKey;
+      const tunnelToken = Fn.sensitive(built.tunnelToken!.token) as string;
       const trusted = new DataResource(scope, 'DropletTrust', literal({ triggersReplace: { ca_public_key: caPublicKey, tunnel_token: tunnelToken } }));
       droplet.lifecycle = { ...droplet.lifecycle, ignoreChanges: ['user_data'], replaceTriggeredBy: [addressOf(trusted)] };
     }
@@ -94,8 +109,9 @@ function sharedTexts(ctx: BuildContext, template: UserDataTemplate): readonly st
   if (texts === undefined) {
     const n = ctx.userDataTexts.size + 1;
     const local = new TerraformLocal(ctx.construct, n === 1 ? 'CloudConfig' : `CloudConfig${n}`, literal(templateTexts(template)));
+    // plain expressions, like the droplets' other references (see buildDroplets).
     const name = `local.${local.friendlyUniqueId}`;
-    texts = templateTexts(template).map((_, i) => Token.asString(ref(`${name}[${i}]`, local.cdktfStack)));
+    texts = templateTexts(template).map((_, i) => `\${${name}[${i}]}`);
     ctx.userDataTexts.set(template, texts);
   }
   return texts;

@@ -4,6 +4,7 @@ import { AssetType, TerraformAsset, TerraformProvider, TerraformStack } from 'cd
 import { Construct } from 'constructs';
 import { Resource as NullResource } from '@cdktf/provider-null/lib/resource';
 import { literal } from '../internal/escape';
+import { lean } from './lean';
 import { BuildContext } from './context';
 
 /**
@@ -28,7 +29,7 @@ export function buildReadiness(ctx: BuildContext): void {
     script ??= defineReadinessScript(ctx.scope(readiness.scriptPath));
     const droplet = built.droplet!;
     const tunnelId = built.tunnelId as string;
-    built.readinessWait = new NullResource(scope, 'WaitForReady', literal({
+    built.readinessWait = lean(new NullResource(scope, 'WaitForReady', literal({
       triggers: { tunnel_id: tunnelId, droplet_id: droplet.id },
       dependsOn: [droplet, built.tunnelConfig!, ctx.firewall!, (built.dnsRecord ?? built.tunnelRoute)!],
       provisioners: [{
@@ -45,7 +46,7 @@ export function buildReadiness(ctx: BuildContext): void {
           WAIT_SINCE: droplet.createdAt,
         },
       }],
-    }));
+    })));
   }
 }
 

@@ -8,7 +8,9 @@ import { ZeroTrustTunnelCloudflared } from '@cdktf/provider-cloudflare/lib/zero-
 import { ZeroTrustTunnelCloudflaredConfigA } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-config';
 import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/zero-trust-tunnel-cloudflared-route';
 import { TerraformLocal } from 'cdktf';
-import { literal } from '../internal/escape';
+import { escapeTerraformTemplate, literal } from '../internal/escape';
+import { lean } from './lean';
+import { interpolated } from './references';
 import { BuildContext } from './context';
 
 /**
@@ -24,18 +26,20 @@ export function buildTunnels(ctx: BuildContext): void {
   for (let i = 0; i < hosts.length; i++) {
     const host = hosts[i];
     const scope = ctx.scope([...host.path, 'Tunnel']);
-    const tunnel = new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({ accountId, name: host.tunnelName, configSrc: 'cloudflare' }));
+    const tunnel = lean(new ZeroTrustTunnelCloudflared(scope, 'Tunnel', literal({ accountId, name: host.tunnelName, configSrc: 'cloudflare' })));
     const tunnelId = tunnel.id;
     const publicHostname = host.reach === 'public-hostname';
     const built = ctx.hosts[i];
     built.tunnel = tunnel;
     built.tunnelId = tunnelId;
-    built.tunnelConfig = new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', literal({
-      accountId,
-      tunnelId,
+    // the build's own references are plain expressions (./references.ts): not escaped, the rest is.
+    const tunnelIdText = interpolated(tunnel, 'id');
+    built.tunnelConfig = lean(new ZeroTrustTunnelCloudflaredConfigA(scope, 'Config', {
+      ...literal({ accountId }),
+      tunnelId: tunnelIdText,
       config: {
         ingress: publicHostname
-          ? [{ hostname: host.hostname, service: 'ssh://localhost:22', originRequest: originOf(ctx, i) }, { service: 'http_status:404' }]
+          ? [{ hostname: escapeTerraformTemplate(host.hostname), service: 'ssh://localhost:22', originRequest: originOf(ctx, i) }, { service: 'http_status:404' }]
           : [{ service: 'http_status:404' }],
       },
     }));
@@ -46,17 +50,22 @@ export function buildTunnels(ctx: BuildContext): void {
     // whose user_data holds it, would be replaced. A local is not a managed resource; a new tunnel
     // still makes the id unknown, and the droplet is replaced, as it must be.
     // No depends_on and no conditions on the data source: either brings the tunnel back.
-    const tunnelIdLocal = new TerraformLocal(scope, 'TunnelId', tunnelId);
-    built.tunnelToken = new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', literal({ accountId, tunnelId: tunnelIdLocal.asString }));
+    const tunnelIdLocal = new TerraformLocal(scope, 'TunnelId', tunnelIdText);
+    built.tunnelToken = lean(new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', {
+      ...literal({ accountId }),
+      tunnelId: `\${local.${tunnelIdLocal.friendlyUniqueId}}`,
+    }));
     if (publicHostname) {
-      built.dnsRecord = new DnsRecord(scope, 'DnsRecord', literal({
-        zoneId: host.zoneId as string,
-        name: host.hostname,
-        type: 'CNAME',
-        content: `${tunnelId}.cfargotunnel.com`,
-        proxied: true,
-        ttl: 1,
-        comment: `Cloudflare Tunnel for ${host.tunnelName} (cdktf-access-droplet)`,
+      built.dnsRecord = lean(new DnsRecord(scope, 'DnsRecord', {
+        ...literal({
+          zoneId: host.zoneId as string,
+          name: host.hostname,
+          type: 'CNAME',
+          proxied: true,
+          ttl: 1,
+          comment: `Cloudflare Tunnel for ${host.tunnelName} (cdktf-access-droplet)`,
+        }),
+        content: `${tunnelIdText}.cfargotunnel.com`,
       }));
     }
   }
@@ -73,6 +82,7 @@ export function buildTunnels(ctx: BuildContext): void {
 function originOf(ctx: BuildContext, host: number) {
   const aud = ctx.hostApplications[host].aud;
   if (aud === undefined || ctx.teamName === undefined) return undefined;
+  // both already as they go into the config: expressions, or the given team name escaped.
   return { access: { required: true, audTag: [aud], teamName: ctx.teamName } };
 }
 
@@ -90,17 +100,19 @@ export function buildPrivateRoutes(ctx: BuildContext): void {
     const built = ctx.hosts[i];
     const privateAddress = built.droplet!.ipv4AddressPrivate;
     built.privateAddress = privateAddress;
-    built.tunnelRoute = new ZeroTrustTunnelCloudflaredRoute(ctx.scope([...host.path, 'Tunnel']), 'Route', literal({
-      accountId,
-      tunnelId: built.tunnelId as string,
-      network: `${privateAddress}/32`,
-      virtualNetworkId: host.virtualNetworkId,
-      comment: `SSH to ${host.hostname} (cdktf-access-droplet)`,
+    built.tunnelRoute = lean(new ZeroTrustTunnelCloudflaredRoute(ctx.scope([...host.path, 'Tunnel']), 'Route', {
+      ...literal({
+        accountId,
+        network: `${privateAddress}/32`,
+        virtualNetworkId: host.virtualNetworkId,
+        comment: `SSH to ${host.hostname} (cdktf-access-droplet)`,
+      }),
+      tunnelId: interpolated(built.tunnel!, 'id'),
     }));
-    built.infrastructureTarget = new ZeroTrustAccessInfrastructureTarget(ctx.scope(host.accessPath), 'Target', literal({
+    built.infrastructureTarget = lean(new ZeroTrustAccessInfrastructureTarget(ctx.scope(host.accessPath), 'Target', literal({
       accountId,
       hostname: host.hostname,
       ip: { ipv4: { ipAddr: privateAddress, virtualNetworkId: host.virtualNetworkId } },
-    }));
+    })));
   }
 }
