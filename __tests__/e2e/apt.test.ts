@@ -1,24 +1,12 @@
 // the signed apt repository the e2e images hold, and publishing a newer stand-in cloudflared in
 // it: built here as the image build does, then read by apt itself with lists of its own.
 import { execFileSync } from 'child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { APT_SUITE, createRepository, poolPath, publishStandin, STANDIN_VERSION, standinProgram } from '../../e2e/apt';
-import { describeReal, Requirement } from '../real/helpers';
+import { describeReal, tool } from '../real/helpers';
 
-const tool = (path: string, aptPackage: string): Requirement => ({
-  what: path,
-  aptPackage,
-  present: () => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-});
 
 describe('stand-in cloudflared', () => {
   test('prints the version of its package, as cloudflared prints its own', () => {

@@ -1,25 +1,14 @@
 // the config drive the e2e harness attaches for cloud-init's ConfigDrive datasource: its files,
 // and the ISO genisoimage makes of them, read back with isoinfo (genisoimage's own package).
 import { execFileSync } from 'child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { buildConfigDrive, CONFIG_DRIVE_LABEL, configDriveFiles, metaDataJson, networkDataJson } from '../../e2e/configdrive';
 import { Droplet } from '../../e2e/metadata';
-import { describeReal, Requirement } from '../real/helpers';
+import { describeReal, Requirement, tool } from '../real/helpers';
 
-const GENISOIMAGE: Requirement[] = ['/usr/bin/genisoimage', '/usr/bin/isoinfo'].map((path) => ({
-  what: path,
-  aptPackage: 'genisoimage',
-  present: () => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-}));
+const GENISOIMAGE: Requirement[] = ['/usr/bin/genisoimage', '/usr/bin/isoinfo'].map((path) => tool(path, 'genisoimage'));
 
 const droplet: Droplet = {
   id: 123456789, hostname: 'access-droplet-e2e', region: 'fra1', userData: '#cloud-config\nusers: []\n',

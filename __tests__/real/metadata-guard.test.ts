@@ -3,35 +3,20 @@
 // droplet's tags (the account list, which the root agent reads), and requests come from root, a
 // system user and login users. Nothing touches the host's own network or firewall.
 import { spawn, ChildProcess } from 'child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { METADATA_GUARD_ALLOW_DROP_INS, METADATA_GUARD_ALLOWED_UNITS, METADATA_GUARD_DROP_INS, renderAccountTags } from '../../lib/cloud-init';
 import {
-  describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run, TOOLS, writeFile,
+  describeReal, fakeTunnelToken, makeTempDir, NEEDS, parseCloudConfig, removeTempDirs, renderCloudInit, Requirement, run, tool, TOOLS, writeFile,
 } from './helpers';
 
 const CA = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca';
 
-function binary(path: string, aptPackage: string): Requirement {
-  return {
-    what: path,
-    aptPackage,
-    present: () => {
-      try {
-        accessSync(path, constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-  };
-}
-
-const IP = binary('/usr/sbin/ip', 'iproute2');
-const NFT = binary('/usr/sbin/nft', 'nftables');
-const IPTABLES = binary('/usr/sbin/iptables', 'iptables');
-const CURL = binary('/usr/bin/curl', 'curl');
-const SETPRIV = binary('/usr/bin/setpriv', 'util-linux');
+const IP = tool('/usr/sbin/ip', 'iproute2');
+const NFT = tool('/usr/sbin/nft', 'nftables');
+const IPTABLES = tool('/usr/sbin/iptables', 'iptables');
+const CURL = tool('/usr/bin/curl', 'curl');
+const SETPRIV = tool('/usr/bin/setpriv', 'util-linux');
 
 function renderedFile(path: string, restrict?: boolean): string | undefined {
   const doc = parseCloudConfig(renderCloudInit({ caPublicKey: CA, tunnelToken: fakeTunnelToken(), restrictMetadataService: restrict }));

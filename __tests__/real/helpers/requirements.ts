@@ -20,7 +20,8 @@ function executable(path: string): boolean {
   }
 }
 
-const tool = (path: string, aptPackage: string): Requirement => ({
+/** An executable at `path`, from the Debian package `aptPackage`. */
+export const tool = (path: string, aptPackage: string): Requirement => ({
   what: path,
   aptPackage,
   present: () => executable(path),
