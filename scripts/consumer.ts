@@ -44,11 +44,17 @@ export function run(cmd: string, args: string[], cwd: string, env: NodeJS.Proces
 }
 
 /** `npm pack` into `dir`: the tarball's path and the files it holds, sorted. */
-export function pack(dir: string): { tarball: string; files: string[] } {
-  if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, '.jsii'))) {
+export function pack(dir: string, options: { build?: boolean } = {}): { tarball: string; files: string[] } {
+  if (!options.build && (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, '.jsii')))) {
     throw new Error('dist/ or .jsii is missing: run `npm run build` first');
   }
-  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], root));
+  // with `build`, npm runs prepack (the jsii build) first, as `npm pack` and `npm publish` do;
+  // otherwise it packs the build that is there. What the build prints (jsii's warnings) comes
+  // before npm's JSON on stdout: the JSON is the array that starts a line.
+  const out = run('npm', ['pack', '--json', '--pack-destination', dir, ...options.build ? [] : ['--ignore-scripts']], root);
+  const start = out.search(/^\[/m);
+  if (start < 0) throw new Error(`npm pack printed no JSON:\n${out}`);
+  const [packed] = JSON.parse(out.slice(start));
   return { tarball: join(dir, packed.filename), files: packed.files.map((f: { path: string }) => f.path).sort() };
 }
 
@@ -65,7 +71,7 @@ import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import { DigitaloceanProvider } from '@cdktf/provider-digitalocean/lib/provider';
 import { NullProvider } from '@cdktf/provider-null/lib/provider';
 import {
-  AccessDroplet, AccessDropletFleet, AccessRule, CloudInit, renderCloudInit, SshConfig, StateBackend, UnixNameStyle,
+  AccessDroplet, AccessDropletFleet, AccessRule, CloudInit, renderAccountTags, renderCloudInit, SshConfig, StateBackend, UnixNameStyle,
 } from 'cdktf-access-droplet';
 
 const app = new App();
@@ -85,8 +91,11 @@ new AccessDropletFleet(stack, 'Fleet', {
   accountId: 'acc123', zoneId: 'zone123', zoneName: 'widgetcorp.tech', name: 'web',
   users: ['srhea@cloudflare.com'], count: 2, hostnamePattern: 'web-{index}.widgetcorp.tech',
 });
-const text: string = renderCloudInit({ caPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca', tunnelToken: 'dG9rZW4tdG9rZW4tdG9rZW4=', users: ['srhea@cloudflare.com'] });
-if (text !== CloudInit.render({ caPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca', tunnelToken: 'dG9rZW4tdG9rZW4tdG9rZW4=', users: ['srhea@cloudflare.com'] })) throw new Error('render differs');
+const text: string = renderCloudInit({ caPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca', tunnelToken: 'dG9rZW4tdG9rZW4tdG9rZW4=' });
+if (text !== CloudInit.render({ caPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca', tunnelToken: 'dG9rZW4tdG9rZW4tdG9rZW4=' })) throw new Error('render differs');
+// the people travel in the droplet's tags, not in user_data.
+const tags: string[] = renderAccountTags({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] });
+if (tags.join() !== CloudInit.accountTags({ users: ['srhea@cloudflare.com', { email: 'jane.doe@example.com', unixName: 'jdoe', sudo: true }] }).join() || tags.length === 0) throw new Error('account tags differ');
 const config: string = host.sshConfig + SshConfig.render(['web-1.widgetcorp.tech']);
 console.log(config.length > 0 ? 'consumer ok' : 'empty');
 app.synth();
