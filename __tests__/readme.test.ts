@@ -1,12 +1,11 @@
 // the README is the tested truth. Every ```ts block is a whole program: it must
 // type-check under cdktf-cli's own template tsconfig.json (strict, noUnusedLocals, ...) against
 // this package, and synthesize. The command that puts SshConfig into ~/.ssh/config runs for real
-// after a real `cdktf deploy` of a provider-free stand-in stack.
+// in real/readme-ssh-config.test.ts (cdktf-cli and terraform: a real-program test).
 import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { SshConfig } from '../lib';
-import { describeReal, makeTempDir, NEEDS, newProject, readmeBlocks, removeTempDirs, ROOT } from './real/helpers';
+import { makeTempDir, readmeBlocks, removeTempDirs, ROOT } from './real/helpers';
 
 /** a consumer project: cdktf's template tsconfig, our node_modules, and this package by name. */
 function consumer(): string {
@@ -88,38 +87,5 @@ describe('README TypeScript blocks', () => {
       expect(Object.keys(json.resource.digitalocean_droplet ?? {}).length).toBeGreaterThanOrEqual(1);
       expect(json.terraform.backend.local.path).toBe(join(dir, `terraform.${stackName}.tfstate`));
     });
-  }, 180000);
-});
-
-describeReal('README: SshConfig into ~/.ssh/config', [NEEDS.terraform], () => {
-  test('the documented command appends the SshConfig output unwrapped, after a real cdktf deploy', () => {
-    const [deploy] = readmeBlocks('sh').filter((b) => b.includes('--outputs-file outputs.json'));
-    expect(deploy).toBeDefined();
-    const lines = deploy.split('\n').filter((l) => /^(npx cdktf output|node -e)/.test(l));
-    expect(lines).toHaveLength(2);
-    const project = newProject('readme-ssh-config');
-    try {
-      // the stand-in stack has the construct's own output value, under the construct's id.
-      const config = SshConfig.render(['droplet.widgetcorp.tech', 'a-very-long-host-name-that-a-terminal-would-wrap-at-eighty.widgetcorp.tech']);
-      project.main(`
-import { App, TerraformOutput, TerraformStack } from 'cdktf';
-import { Construct } from 'constructs';
-const app = new App();
-const stack = new TerraformStack(app, 'ssh');
-new TerraformOutput(new Construct(stack, 'web'), 'SshConfig', { value: ${JSON.stringify(config)} });
-app.synth();
-`);
-      project.cdktf(['deploy', '--auto-approve']);
-      const home = join(project.dir, 'home');
-      mkdirSync(join(home, '.ssh'), { recursive: true });
-      writeFileSync(join(home, '.ssh', 'config'), 'Host old\n');
-      const script = lines.map((l) => l.replace(/^npx cdktf/, `node ${JSON.stringify(join(ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf'))}`)).join('\n');
-      execFileSync('/bin/sh', ['-ec', script], {
-        cwd: project.dir, stdio: 'pipe', env: { ...process.env, HOME: home, CHECKPOINT_DISABLE: '1', TF_CLI_CONFIG_FILE: '/dev/null', COLUMNS: '40' },
-      });
-      expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toBe(`Host old\n${config}\n`);
-    } finally {
-      project.remove();
-    }
   }, 180000);
 });
