@@ -12,10 +12,9 @@ import { AccessRule } from '../access-rule';
 import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { ApplicationPlan, PolicyPlan } from '../plan/types';
 import { lean } from './lean';
-import { interpolated, referenceTo } from './references';
+import { addressOf, interpolated, referenceTo } from './references';
 import { BuildContext, BuiltApplication } from './context';
 import { validateAdmissionOnSynth } from './admission';
-import { addressOf } from './droplet';
 
 /** rules in the binding's shape; an empty list is left out. */
 function providerRules(rules: readonly AccessRule[]) {

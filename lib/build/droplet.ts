@@ -10,7 +10,7 @@ import { joinUserData, quotedCaPublicKey, templateTexts, UserDataTemplate } from
 import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { DropletPlan } from '../plan/types';
 import { lean } from './lean';
-import { referenceTo } from './references';
+import { addressOf, localReference, referenceTo } from './references';
 import { BuildContext } from './context';
 
 const EVERYWHERE = ['0.0.0.0/0', '::/0'];
@@ -110,7 +110,7 @@ function sharedTexts(ctx: BuildContext, template: UserDataTemplate): readonly st
     const n = ctx.userDataTexts.size + 1;
     const local = new TerraformLocal(ctx.construct, n === 1 ? 'CloudConfig' : `CloudConfig${n}`, literal(templateTexts(template)));
     // plain expressions, like the droplets' other references (see buildDroplets).
-    const name = `local.${local.friendlyUniqueId}`;
+    const name = localReference(local);
     texts = templateTexts(template).map((_, i) => `\${${name}[${i}]}`);
     ctx.userDataTexts.set(template, texts);
   }
@@ -124,12 +124,4 @@ function lifecycleOf(plan: DropletPlan): TerraformResourceLifecycle | undefined 
     createBeforeDestroy: plan.createBeforeDestroy ? true : undefined,
     preventDestroy: plan.preventDestroy ? true : undefined,
   };
-}
-
-/**
- * a resource's address as replace_triggered_by needs it: cdktf 0.21 turns a resource into
- * "${type.name}", which Terraform rejects there ("Invalid character").
- */
-export function addressOf(resource: DataResource): string {
-  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
 }

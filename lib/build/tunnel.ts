@@ -10,7 +10,7 @@ import { ZeroTrustTunnelCloudflaredRoute } from '@cdktf/provider-cloudflare/lib/
 import { TerraformLocal } from 'cdktf';
 import { escapeTerraformTemplate, literal } from '../internal/escape';
 import { lean } from './lean';
-import { interpolated } from './references';
+import { interpolated, localReference } from './references';
 import { BuildContext } from './context';
 
 /**
@@ -53,7 +53,7 @@ export function buildTunnels(ctx: BuildContext): void {
     const tunnelIdLocal = new TerraformLocal(scope, 'TunnelId', tunnelIdText);
     built.tunnelToken = lean(new DataCloudflareZeroTrustTunnelCloudflaredToken(scope, 'Token', {
       ...literal({ accountId }),
-      tunnelId: `\${local.${tunnelIdLocal.friendlyUniqueId}}`,
+      tunnelId: `\${${localReference(tunnelIdLocal)}}`,
     }));
     if (publicHostname) {
       built.dnsRecord = lean(new DnsRecord(scope, 'DnsRecord', {
