@@ -86,6 +86,17 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
     terraform(dir, ['state', 'push', 'drifted.tfstate']);
   }
 
+  /** deploys `json` (one droplet), renames its tunnel in the dashboard: the token's read is deferred and the droplet replaced. */
+  function expectRenameDefersTokenAndReplacesDroplet(json: TerraformJson): void {
+    const s = standIn(json);
+    const dir = deploy(s);
+    const [tunnel] = s.resourcesOf(TUNNEL);
+    driftName(dir, tunnel.address);
+    const plan = tfPlan(dir);
+    expect(plan.changes.get(s.dataOf(TOKEN)[0].address)!.reason).toBe(DEFERRED);
+    expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('create,delete');
+  }
+
   describe('a hand-made stand-in of the two wirings, side by side', () => {
     // tunnel, token, a droplet whose user_data holds the token, and a kept droplet that
     // DropletTrust replaces (userDataCausesReplacement false); `throughLocal` picks the wiring.
@@ -169,13 +180,7 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
     });
 
     test('as 0.2.0 wired it, tunnel_id straight from the tunnel (documented failure): the dashboard rename defers the token and replaces the droplet', () => {
-      const s = standIn(tunnelIdStraightFromTunnel(synth('self-hosted')));
-      const dir = deploy(s);
-      const [tunnel] = s.resourcesOf(TUNNEL);
-      driftName(dir, tunnel.address);
-      const plan = tfPlan(dir);
-      expect(plan.changes.get(s.dataOf(TOKEN)[0].address)!.reason).toBe(DEFERRED);
-      expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('create,delete');
+      expectRenameDefersTokenAndReplacesDroplet(tunnelIdStraightFromTunnel(synth('self-hosted')));
     });
 
     test.each(['self-hosted', 'fleet'] as Shape[])('%s: a new tunnel gives a new token and replaces its droplet (only its own)', (shape) => {
@@ -218,13 +223,7 @@ describeReal('the tunnel token under real terraform', [NEEDS.terraform], () => {
     test('a condition on the token data source brings the deferral back, local or not (terraform then checks indirect dependencies)', () => {
       const json = synth('self-hosted');
       for (const d of Object.values<any>(json.data[TOKEN])) d.lifecycle = { postcondition: [{ condition: '${self.token != ""}', error_message: 'no token' }] };
-      const s = standIn(json);
-      const dir = deploy(s);
-      const [tunnel] = s.resourcesOf(TUNNEL);
-      driftName(dir, tunnel.address);
-      const plan = tfPlan(dir);
-      expect(plan.changes.get(s.dataOf(TOKEN)[0].address)!.reason).toBe(DEFERRED);
-      expect(plan.actions(s.resourcesOf(DROPLET)[0].address)).toBe('create,delete');
+      expectRenameDefersTokenAndReplacesDroplet(json);
     });
   });
 });
